@@ -1,0 +1,1 @@
+"""Programs: the Client identity (django-oauth-toolkit's application model), its secrets and API keys."""

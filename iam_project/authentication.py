@@ -1,0 +1,38 @@
+"""API authentication: OAuth bearer tokens (principal or client identity) and the console session."""
+
+from oauth2_provider.contrib.rest_framework import OAuth2Authentication
+from rest_framework import authentication, exceptions
+
+from .context import set_actor
+from .identity import identity_actor
+
+
+class BearerTokenAuthentication(OAuth2Authentication):
+    """A token acts as its principal, or — for the client-credentials grant — as its client.
+
+    A suspended identity's tokens stop working at once: the check is made on every request.
+    """
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user, token = result
+        identity = user if user is not None else token.application
+        if identity is None or not identity.is_active:
+            raise exceptions.AuthenticationFailed("The token's identity is suspended or gone.")
+        if token.application is not None and not token.application.is_active:
+            raise exceptions.AuthenticationFailed("The token's client is suspended.")
+        set_actor(*identity_actor(identity))
+        return identity, token
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="portcullis"'
+
+
+class SessionAuthentication(authentication.SessionAuthentication):
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is not None:
+            set_actor(*identity_actor(result[0]))
+        return result

@@ -1,0 +1,11 @@
+"""Signals the shared plumbing sends, so that apps (audit) can listen without being imported here."""
+
+from django.dispatch import Signal
+
+# sent with: request, identity, permission, decision
+access_denied = Signal()
+
+
+def emit_access_denied(request, identity, permission, decision):
+    access_denied.send(sender=None, request=request, identity=identity, permission=permission,
+                       decision=decision)

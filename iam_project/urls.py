@@ -1,0 +1,35 @@
+"""The URL map: console, /resources/ API, OAuth server, OpenAPI schema and docs."""
+
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+handler404 = "iam_project.exceptions.json_not_found"
+handler500 = "iam_project.exceptions.json_server_error"
+
+
+def health(request):
+    """Liveness and database readiness for load balancers."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+resources = [
+    path("", include("principals.api.urls")),
+    path("", include("roles.api.urls")),
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("resources/", include(resources)),
+    path("oauth/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("healthz", health, name="health"),
+]

@@ -1,0 +1,1 @@
+"""Just-in-time access: eligibilities, access requests, approvals and time-boxed grants."""

@@ -1,0 +1,15 @@
+"""Routes of /resources/iam/principals and /resources/me."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from .views import MePasswordView, MeView, PrincipalViewSet
+
+router = SimpleRouter(trailing_slash="/?")
+router.register("iam/principals", PrincipalViewSet, basename="principal")
+
+urlpatterns = [
+    path("me", MeView.as_view(), name="me"),
+    path("me/password", MePasswordView.as_view(), name="me-password"),
+    *router.urls,
+]

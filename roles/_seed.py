@@ -1,0 +1,13 @@
+"""The built-in roles, shared by the seeding migration and `manage.py bootstrap`."""
+
+SYSTEM_ROLES = {
+    "system:owner": (
+        "Full administrative access to every resource and operation.",
+        [{"resource": "*", "permission": "*"}],
+    ),
+    "system:portal:full": (
+        "Complete access to the console (portal) and portal-managed resources. What a holder sees "
+        "of IAM objects in the console is what its other roles allow.",
+        [{"resource": "portal", "permission": "*"}, {"resource": "portal/*", "permission": "*"}],
+    ),
+}

@@ -1,0 +1,72 @@
+"""JSON shapes of roles and of the authorization check."""
+
+from rest_framework import serializers
+
+from iam_project.api import StrictSerializer
+
+
+class AclEntrySerializer(StrictSerializer):
+    resource = serializers.CharField(max_length=200)
+    permission = serializers.CharField(max_length=100)
+
+
+class AclSerializer(StrictSerializer):
+    entries = AclEntrySerializer(many=True, max_length=500)
+
+
+class RoleSerializer(serializers.Serializer):
+    key = serializers.CharField(read_only=True)
+    description = serializers.CharField(read_only=True)
+    acl = serializers.SerializerMethodField()
+    isSystem = serializers.BooleanField(source="is_system", read_only=True)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
+
+    def get_acl(self, obj) -> dict:
+        return {"entries": obj.acl_entries}
+
+
+class RolePutSerializer(StrictSerializer):
+    key = serializers.CharField(max_length=100, required=False,
+                                help_text="Optional; when given it must equal the key in the path.")
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    acl = AclSerializer()
+
+
+class AuthorizeRequestSerializer(StrictSerializer):
+    iamId = serializers.CharField(max_length=64)
+    permission = serializers.CharField(max_length=300)
+    resource = serializers.CharField(max_length=500, required=False, allow_null=True)
+    context = serializers.DictField(required=False, default=dict)
+
+    def validate_permission(self, value):
+        from .. import permissions
+
+        try:
+            permissions.split_permission(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return value
+
+    def validate_context(self, value):
+        import ipaddress
+
+        unknown = set(value) - {"ip", "time"}
+        if unknown:
+            raise serializers.ValidationError(f"Unknown context keys: {', '.join(sorted(unknown))}.")
+        if "ip" in value:
+            try:
+                ipaddress.ip_address(value["ip"])
+            except (TypeError, ValueError):
+                raise serializers.ValidationError({"ip": "Not an IP address."}) from None
+        if "time" in value:
+            field = serializers.DateTimeField()
+            value = dict(value, time=field.to_internal_value(value["time"]))
+        return value
+
+
+class AuthorizeResponseSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField()
+    reason = serializers.CharField()
+    role = serializers.CharField(allow_null=True)
+    binding = serializers.CharField(allow_null=True)

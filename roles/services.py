@@ -1,0 +1,250 @@
+"""Role and binding operations: every grant and every role change goes through here.
+
+These functions enforce least privilege — nobody grants, changes or removes a permission they do
+not hold themselves — and the last-owner rule. ``actor`` is the identity acting, or ``None`` for
+the platform itself (migrations, bootstrap, Celery tasks, operator commands run as system).
+"""
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+from . import engine
+from .choices import BindingSourceChoices
+from .models import OWNER_ROLE, SYSTEM_NAMESPACE, Role, RoleBinding, validate_role_key
+from .permissions import validate_acl_entries
+
+
+def actor_iam_id(actor):
+    return actor.iam_id if actor is not None else "system"
+
+
+# --- least privilege --------------------------------------------------------------------------------
+
+def ensure_holds_entries(actor, entries, scope="", what="grant"):
+    """Refuse (Forbidden) unless ``actor`` holds every ACL entry over ``scope``. No-op for system."""
+    if actor is None:
+        return
+    missing = [
+        f"{entry['resource']}:{entry['permission']}"
+        for entry in entries
+        if not engine.holds(actor, entry["resource"], entry["permission"], scope=scope)
+    ]
+    if missing:
+        raise Forbidden(f"You cannot {what} permissions you do not hold: {', '.join(sorted(set(missing)))}.")
+
+
+def ensure_can_grant(actor, role, scope=""):
+    ensure_holds_entries(actor, role.acl_entries, scope=scope, what=f"grant role {role.key} with")
+
+
+def ensure_can_manage(actor, identity):
+    """Refuse acting on an identity (suspend, reset, delete, change roles) that holds more than the actor."""
+    if actor is None or (actor.identity_type == identity.identity_type and actor.pk == identity.pk):
+        return
+    grants = engine.grants_for(identity)
+    missing = sorted({
+        f"{g.resource}:{g.action}" for g in grants
+        if not engine.holds(actor, g.resource, g.action, scope=g.scope)
+    })
+    if missing:
+        raise Forbidden(
+            f"{identity} holds permissions you do not hold ({', '.join(missing)}); "
+            "only someone holding all of them may manage this identity."
+        )
+
+
+def _active_owner_bindings():
+    now = timezone.now()
+    return (
+        RoleBinding.objects.owners().current(now)
+        .filter(scope="", conditions={})
+        .filter(Q(principal__suspended=False) | Q(client__suspended=False))
+    )
+
+
+def ensure_owner_remains(removing=(), suspending=None):
+    """Refuse a change that would leave no active, unconditional system:owner binding.
+
+    ``removing`` are bindings about to go; ``suspending`` an identity about to lose its power.
+    Locks the owner bindings so that two concurrent removals cannot both pass the count.
+    """
+    owners = list(_active_owner_bindings().select_for_update(of=("self",)))
+    removed_ids = {b.pk for b in removing}
+    remaining = [b for b in owners if b.pk not in removed_ids]
+    if suspending is not None:
+        field = "principal_id" if suspending.identity_type == "principal" else "client_id"
+        remaining = [b for b in remaining if getattr(b, field) != suspending.pk]
+    if owners and not remaining:
+        raise Conflict("This would remove the last active system:owner; bind another owner first.")
+
+
+# --- roles --------------------------------------------------------------------------------------------
+
+def _validate_role_input(key, acl_entries):
+    errors = {}
+    try:
+        validate_role_key(key)
+    except Exception as exc:  # django ValidationError
+        errors["key"] = list(getattr(exc, "messages", [str(exc)]))
+    else:
+        if key.split(":", 1)[0] == SYSTEM_NAMESPACE:
+            errors["key"] = ["The 'system:' namespace is reserved for built-in roles."]
+    try:
+        validate_acl_entries(acl_entries)
+    except Exception as exc:
+        errors["acl"] = list(getattr(exc, "messages", [str(exc)]))
+    if errors:
+        raise InvalidInput(errors)
+
+
+@transaction.atomic
+def put_role(actor, key, description, acl_entries, expected_version=None):
+    """Create or replace the custom role ``key``. Returns (role, created).
+
+    Writes the role; invalidates every cached permission set (holders may change).
+    """
+    _validate_role_input(key, acl_entries)
+    existing = Role.objects.select_for_update().filter(key=key).first()
+    if existing is None:
+        if expected_version is not None:
+            raise NotFound(f"Role {key} does not exist, so it cannot match If-Match.")
+        ensure_holds_entries(actor, acl_entries, what="create a role with")
+        role = Role(key=key, description=description, acl_entries=acl_entries)
+        role.full_clean()
+        role.save()
+        return role, True
+    if existing.is_system:
+        raise Forbidden(f"{key} is a system role and cannot be changed.")
+    if expected_version is not None and existing.version != expected_version:
+        raise Conflict("The role was changed since you read it (If-Match does not match).")
+    # Changing a role changes the power of all its holders: hold both what it was and what it becomes.
+    ensure_holds_entries(actor, list(existing.acl_entries) + list(acl_entries), what="change a role with")
+    existing.description = description
+    existing.acl_entries = acl_entries
+    existing.save()
+    return existing, False
+
+
+@transaction.atomic
+def delete_role(actor, role, expected_version=None):
+    """Delete a custom role that nobody holds any more."""
+    role = Role.objects.select_for_update().get(pk=role.pk)
+    if role.is_system:
+        raise Forbidden(f"{role.key} is a system role and cannot be deleted.")
+    if expected_version is not None and role.version != expected_version:
+        raise Conflict("The role was changed since you read it (If-Match does not match).")
+    ensure_holds_entries(actor, role.acl_entries, what="delete a role with")
+    held = role.bindings.count()
+    if held:
+        raise Conflict(f"{role.key} is still bound {held} time(s); remove those bindings first.")
+    role.delete()
+
+
+# --- bindings -----------------------------------------------------------------------------------------
+
+def resolve_roles(keys, field="roles"):
+    """Role keys -> Role rows, or InvalidInput naming every unknown key."""
+    keys = list(dict.fromkeys(keys))
+    found = {role.key: role for role in Role.objects.filter(key__in=keys)}
+    unknown = [key for key in keys if key not in found]
+    if unknown:
+        raise InvalidInput({field: [f"Unknown role: {key}." for key in unknown]})
+    return [found[key] for key in keys]
+
+
+@transaction.atomic
+def bind_role(actor, identity, role, scope="", conditions=None, starts_at=None, expires_at=None,
+              source=BindingSourceChoices.DIRECT):
+    """Grant ``role`` to ``identity``. Writes one binding; invalidates the identity's permissions."""
+    ensure_can_grant(actor, role, scope)
+    binding = RoleBinding(
+        role=role, scope=scope or "", conditions=conditions or {}, starts_at=starts_at,
+        expires_at=expires_at, source=source, created_by=actor_iam_id(actor),
+        **{identity.identity_type: identity},
+    )
+    binding.full_clean(validate_unique=False, validate_constraints=False)
+    if source == BindingSourceChoices.DIRECT:
+        duplicate = RoleBinding.objects.for_identity(identity).filter(
+            role=role, scope=binding.scope, source=source
+        )
+        if duplicate.exists():
+            raise Conflict(f"{identity} already holds {role.key}" + (f" on {scope}" if scope else "") + ".")
+    binding.save()
+    return binding
+
+
+@transaction.atomic
+def unbind(actor, binding):
+    """Remove one binding, unless it is the last owner's. Invalidates the identity's permissions."""
+    binding = RoleBinding.objects.select_for_update().select_related("role").get(pk=binding.pk)
+    ensure_can_grant(actor, binding.role, binding.scope)
+    if binding.role.key == OWNER_ROLE:
+        ensure_owner_remains(removing=[binding])
+    binding.delete()
+
+
+@transaction.atomic
+def replace_roles(actor, identity, keys):
+    """Make the identity's direct, unscoped roles exactly ``keys``.
+
+    Scoped, policy and just-in-time bindings are left alone. Only roles the actor holds can be
+    added or removed, and the last owner cannot be removed. Returns the identity's role keys.
+    """
+    roles = resolve_roles(keys)
+    current = list(
+        RoleBinding.objects.for_identity(identity)
+        .filter(source=BindingSourceChoices.DIRECT, scope="")
+        .select_related("role").select_for_update()
+    )
+    wanted = {role.key: role for role in roles}
+    held = {binding.role.key: binding for binding in current}
+    removing = [binding for key, binding in held.items() if key not in wanted]
+    adding = [role for key, role in wanted.items() if key not in held]
+    for role in adding:
+        ensure_can_grant(actor, role)
+    for binding in removing:
+        ensure_can_grant(actor, binding.role)
+    if any(b.role.key == OWNER_ROLE for b in removing):
+        ensure_owner_remains(removing=removing)
+    for binding in removing:
+        binding.delete()
+    for role in adding:
+        RoleBinding.objects.create(
+            role=role, source=BindingSourceChoices.DIRECT, created_by=actor_iam_id(actor),
+            **{identity.identity_type: identity},
+        )
+    return role_keys(identity)
+
+
+def role_keys(identity, at=None):
+    """Sorted keys of the roles the identity holds now (any source)."""
+    return sorted(set(
+        RoleBinding.objects.for_identity(identity).current(at).values_list("role__key", flat=True)
+    ))
+
+
+@transaction.atomic
+def bind_system_owner(principal):
+    """Bootstrap: make ``principal`` a system:owner (idempotent, acting as the platform)."""
+    role = Role.objects.get(key=OWNER_ROLE)
+    binding, _ = RoleBinding.objects.get_or_create(
+        principal=principal, role=role, scope="", source=BindingSourceChoices.DIRECT,
+        defaults={"created_by": "system"},
+    )
+    return binding
+
+
+def purge_expired_bindings(now=None):
+    """Delete bindings whose expiry has passed (the engine already ignores them). Returns the count."""
+    now = now or timezone.now()
+    expired = RoleBinding.objects.filter(expires_at__lte=now).exclude(source=BindingSourceChoices.JIT)
+    count = 0
+    # One by one, so that each removal sends its signals (cache invalidation, audit).
+    for binding in expired.select_related("principal", "client"):
+        with transaction.atomic():
+            binding.delete()
+        count += 1
+    return count

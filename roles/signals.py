@@ -1,0 +1,33 @@
+"""Receivers that keep the engine's cache true: any change that could alter a decision invalidates it."""
+
+from django.contrib.auth import get_user_model
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from oauth2_provider.models import get_application_model
+
+from . import engine
+from .models import Role, RoleBinding
+
+
+@receiver(post_save, sender=RoleBinding)
+@receiver(post_delete, sender=RoleBinding)
+def handle_binding_changed(sender, instance, **kwargs):
+    identity = instance.principal if instance.principal_id else instance.client
+    if identity is not None:
+        engine.invalidate(identity)
+
+
+@receiver(post_save, sender=Role)
+@receiver(post_delete, sender=Role)
+def handle_role_changed(sender, instance, **kwargs):
+    engine.invalidate()  # every holder of the role may decide differently now
+
+
+def handle_identity_changed(sender, instance, **kwargs):
+    engine.invalidate(instance)
+
+
+post_save.connect(handle_identity_changed, sender=get_user_model(), dispatch_uid="roles.principal_changed")
+post_delete.connect(handle_identity_changed, sender=get_user_model(), dispatch_uid="roles.principal_deleted")
+post_save.connect(handle_identity_changed, sender=get_application_model(), dispatch_uid="roles.client_changed")
+post_delete.connect(handle_identity_changed, sender=get_application_model(), dispatch_uid="roles.client_deleted")
