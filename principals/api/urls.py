@@ -1,11 +1,11 @@
 """Routes of /resources/iam/principals and /resources/me."""
 
 from django.urls import path
-from rest_framework.routers import SimpleRouter
+from iam_project.routers import Router
 
 from .views import MePasswordView, MeView, PrincipalViewSet
 
-router = SimpleRouter(trailing_slash="/?")
+router = Router()
 router.register("iam/principals", PrincipalViewSet, basename="principal")
 
 urlpatterns = [

@@ -1,11 +1,11 @@
 """Routes of /resources/iam/roles and /resources/iam/authorize."""
 
 from django.urls import path
-from rest_framework.routers import SimpleRouter
+from iam_project.routers import Router
 
 from .views import AuthorizeView, RoleViewSet
 
-router = SimpleRouter(trailing_slash="/?")
+router = Router()
 router.register("iam/roles", RoleViewSet, basename="role")
 
 urlpatterns = [
