@@ -5,3 +5,7 @@ from django.contrib.admin.apps import AdminConfig
 
 class ConsoleAdminConfig(AdminConfig):
     default_site = "iam_project.console.ConsoleSite"
+
+    def ready(self):
+        super().ready()
+        from . import schema  # noqa: F401  (registers the OpenAPI authentication extensions)
