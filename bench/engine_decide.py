@@ -64,8 +64,8 @@ def main():
             assert not engine.decide(principal, "nothing/here:read").allowed
         denied = (time.perf_counter() - started) / args.rounds
 
-        print(f"database={connection.vendor} cache={settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]} bindings={args.bindings} "
-              f"grants={2 * args.bindings}")
+        backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+        print(f"database={connection.vendor} cache={backend} bindings={args.bindings} grants={2 * args.bindings}")
         print(f"cold decision (compile + cache): {cold * 1e6:9.1f} us")
         print(f"warm decision, allowed (last):   {warm * 1e6:9.1f} us")
         print(f"warm decision, denied (scan):    {denied * 1e6:9.1f} us")
