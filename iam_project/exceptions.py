@@ -29,7 +29,10 @@ def _flatten(detail):
     def walk(prefix, value):
         if isinstance(value, dict):
             for key, item in value.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), item)
+                if isinstance(key, int):
+                    walk(f"{prefix}[{key}]", item)
+                else:
+                    walk(f"{prefix}.{key}" if prefix else str(key), item)
         elif isinstance(value, list) and value and not all(isinstance(v, (str, exceptions.ErrorDetail)) for v in value):
             for index, item in enumerate(value):
                 if item:

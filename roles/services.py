@@ -106,8 +106,10 @@ def put_role(actor, key, description, acl_entries, expected_version=None):
 
     Writes the role; invalidates every cached permission set (holders may change).
     """
-    _validate_role_input(key, acl_entries)
     existing = Role.objects.select_for_update().filter(key=key).first()
+    if existing is not None and existing.is_system:
+        raise Forbidden(f"{key} is a system role and cannot be changed.")
+    _validate_role_input(key, acl_entries)
     if existing is None:
         if expected_version is not None:
             raise NotFound(f"Role {key} does not exist, so it cannot match If-Match.")
