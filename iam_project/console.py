@@ -24,6 +24,13 @@ class ConsoleAuthenticationForm(AdminAuthenticationForm):
 class ConsolePasswordChangeForm(PasswordChangeForm):
     """Changing the password in the console goes through the same service as the API."""
 
+    def clean(self):
+        cleaned = super().clean()
+        old, new = cleaned.get("old_password"), cleaned.get("new_password1")
+        if old and new and old == new:
+            self.add_error("new_password1", "The new password must differ from the current one.")
+        return cleaned
+
     def save(self, commit=True):
         from principals.services import change_own_password
 
@@ -38,8 +45,22 @@ class ConsoleSite(admin.AdminSite):
     site_title = "Portcullis console"
     index_title = "Identity and access"
     login_form = ConsoleAuthenticationForm
-    password_change_form = ConsolePasswordChangeForm
     enable_nav_sidebar = True
+
+    def password_change(self, request, extra_context=None):
+        """Django's view with our form, so the change goes through the principals service."""
+        from django.contrib.auth.views import PasswordChangeView
+        from django.urls import reverse
+
+        defaults = {
+            "form_class": ConsolePasswordChangeForm,
+            "success_url": reverse("admin:password_change_done", current_app=self.name),
+            "extra_context": {**self.each_context(request), **(extra_context or {})},
+        }
+        if self.password_change_template is not None:
+            defaults["template_name"] = self.password_change_template
+        request.current_app = self.name
+        return PasswordChangeView.as_view(**defaults)(request)
 
     def has_permission(self, request):
         from roles.engine import decide
@@ -49,3 +70,36 @@ class ConsoleSite(admin.AdminSite):
             return False
         context = {"ip": getattr(request, "client_ip", None)}
         return decide(user, iam_settings.CONSOLE_PERMISSION, context=context).allowed
+
+
+class ServiceAdminMixin:
+    """Console screens save through the services; a refused operation is shown, never a 500."""
+
+    def _refused(self, request, exc):
+        from django.contrib import messages
+        from django.http import HttpResponseRedirect
+
+        fields = "; ".join(f"{k}: {' '.join(v)}" for k, v in (exc.errors or {}).items())
+        self.message_user(request, " ".join(filter(None, [exc.detail, fields])), messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        from .errors import IAMError
+
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except IAMError as exc:
+            return self._refused(request, exc)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        from .errors import IAMError
+
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except IAMError as exc:
+            return self._refused(request, exc)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # bulk deletes would bypass the services' rules
+        return actions

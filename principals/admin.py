@@ -3,12 +3,13 @@
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 
+from iam_project.console import ServiceAdminMixin
 from iam_project.errors import IAMError
 
 from . import services
 
 
-class PrincipalAdmin(admin.ModelAdmin):
+class PrincipalAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("email", "display_name", "suspended", "must_change_password", "created_at")
     list_filter = ("suspended", "must_change_password")
     search_fields = ("email", "iam_id")
@@ -16,13 +17,35 @@ class PrincipalAdmin(admin.ModelAdmin):
                        "version")
     fields = ("id", "iam_id", "email", "properties", "suspended", "suspended_at", "must_change_password",
               "last_login", "created_at", "updated_at", "version")
-    actions = ("suspend_selected", "unsuspend_selected")
+    actions = ("suspend_selected", "unsuspend_selected", "reset_password_selected")
     ordering = ("email",)
 
     def get_inlines(self, request, obj):
         from roles.admin import PrincipalBindingInline
 
         return [PrincipalBindingInline] if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        return ("email", "properties") if obj is None else self.fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            saved = services.update_principal(request.user, obj.pk, email=form.cleaned_data["email"],
+                                              properties=form.cleaned_data["properties"])
+        else:
+            saved = services.create_principal(request.user, form.cleaned_data["email"],
+                                              properties=form.cleaned_data["properties"])
+        obj.pk, obj.version = saved.pk, saved.version
+
+    def delete_model(self, request, obj):
+        services.delete_principal(request.user, obj.pk)
+
+    def save_related(self, request, form, formsets, change):
+        return None  # bindings are read-only here; they are managed through the bindings screen
+
+    @admin.action(description="Mail a temporary password to selected principals", permissions=["change"])
+    def reset_password_selected(self, request, queryset):
+        self._apply(request, queryset, services.request_password_reset, "sent a temporary password")
 
     @admin.action(description="Suspend selected principals", permissions=["change"])
     def suspend_selected(self, request, queryset):

@@ -2,6 +2,9 @@
 
 from django.contrib import admin
 
+from iam_project.console import ServiceAdminMixin
+
+from . import services
 from .models import Role, RoleBinding
 
 
@@ -18,7 +21,7 @@ class PrincipalBindingInline(admin.TabularInline):
         return False
 
 
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("key", "description", "is_system", "updated_at")
     list_filter = ("is_system",)
     search_fields = ("key", "description")
@@ -35,13 +38,42 @@ class RoleAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields + (("key",) if obj is not None else ())
 
-class RoleBindingAdmin(admin.ModelAdmin):
+    def save_model(self, request, obj, form, change):
+        saved, _ = services.put_role(request.user, obj.key, obj.description, obj.acl_entries)
+        obj.pk, obj.version = saved.pk, saved.version
+
+    def delete_model(self, request, obj):
+        services.delete_role(request.user, obj)
+
+
+class RoleBindingAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("role", "principal", "client", "scope", "source", "expires_at", "created_by")
     list_filter = ("source", "role")
     search_fields = ("principal__email", "client__name", "role__key", "scope")
     autocomplete_fields = ("principal", "role")
     readonly_fields = ("id", "created_by", "version", "created_at", "updated_at")
+    fields = ("id", "principal", "client", "role", "scope", "conditions", "starts_at", "expires_at", "source",
+              "created_by", "version", "created_at", "updated_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        # A binding is granted or removed, not edited: changing it in place would skip the checks.
+        if obj is not None:
+            return [f for f in self.fields]
+        return self.readonly_fields + ("source",)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        saved = services.bind_role(request.user, obj.principal or obj.client, obj.role, scope=obj.scope,
+                                   conditions=obj.conditions, starts_at=obj.starts_at, expires_at=obj.expires_at)
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        services.unbind(request.user, obj)
 
 
 admin.site.register(Role, RoleAdmin)
