@@ -119,9 +119,10 @@ def put_principal(actor, pk, email, properties, roles, password=None, version=No
     if new_email != principal.email or properties != principal.properties:
         principal.email, principal.properties = new_email, properties
         changed = True
+    if replace_roles(actor, principal, roles):
+        changed = True  # the roles are part of the principal's representation, so of its ETag
     if changed:
         _save(principal)
-    replace_roles(actor, principal, roles)
     return principal, False
 
 
@@ -146,10 +147,10 @@ def update_principal(actor, pk, version=None, email=None, properties=None, roles
                 merged[key] = value
         dirty |= merged != principal.properties
         principal.properties = merged
+    if roles is not None and replace_roles(actor, principal, roles):
+        dirty = True
     if dirty:
         _save(principal)
-    if roles is not None:
-        replace_roles(actor, principal, roles)
     return principal
 
 
@@ -158,8 +159,8 @@ def set_roles(actor, pk, roles, version=None):
     """Replace the principal's direct roles. Returns the principal."""
     principal = lock_principal(pk, version)
     ensure_can_manage(actor, principal)
-    replace_roles(actor, principal, roles)
-    principal.save(update_fields=["updated_at"])  # a new version: the roles are part of the ETag
+    if replace_roles(actor, principal, roles):
+        principal.save(update_fields=["updated_at"])  # a new version: the roles are part of the ETag
     return principal
 
 

@@ -193,7 +193,7 @@ def replace_roles(actor, identity, keys):
     """Make the identity's direct, unscoped roles exactly ``keys``.
 
     Scoped, policy and just-in-time bindings are left alone. Only roles the actor holds can be
-    added or removed, and the last owner cannot be removed. Returns the identity's role keys.
+    added or removed, and the last owner cannot be removed. Returns True when anything changed.
     """
     roles = resolve_roles(keys)
     current = list(
@@ -218,7 +218,7 @@ def replace_roles(actor, identity, keys):
             role=role, source=BindingSourceChoices.DIRECT, created_by=actor_iam_id(actor),
             **{identity.identity_type: identity},
         )
-    return role_keys(identity)
+    return bool(adding or removing)
 
 
 def role_keys(identity, at=None):

@@ -234,3 +234,15 @@ def test_scoped_binding_lets_a_principal_manage_exactly_one_principal():
     assert api.get(url(target.pk)).status_code == 200
     assert api.get(url(other.pk)).status_code == 403
     assert api.get(BASE).status_code == 403
+
+
+def test_changing_roles_changes_the_etag(owner):
+    api = api_client_for(owner)
+    target = make_principal()
+    etag = api.get(url(target.pk))["ETag"]
+    response = api.put(url(target.pk, "/roles"), {"roles": ["system:portal:full"]}, format="json", HTTP_IF_MATCH=etag)
+    assert response.status_code == 200 and response["ETag"] != etag
+    same = api.put(url(target.pk, "/roles"), {"roles": ["system:portal:full"]}, format="json",
+                   HTTP_IF_MATCH=response["ETag"])
+    assert same["ETag"] == response["ETag"]  # nothing changed: same version
+    assert api.patch(url(target.pk), {"roles": []}, format="json", HTTP_IF_MATCH=etag).status_code == 409
