@@ -141,3 +141,19 @@ def test_api_read_costs_a_fixed_number_of_queries(extra_roles, django_assert_num
 
 def test_owner_role_is_seeded_with_everything():
     assert Role.objects.get(key="system:owner").acl_entries == [{"resource": "*", "permission": "*"}]
+
+
+def test_guardian_object_permission_delegates_one_client():
+    from guardian.shortcuts import assign_perm
+    from oauth2_provider.models import get_application_model
+
+    Client = get_application_model()
+    mine = Client.objects.create(name="mine", client_type="confidential", grant_types=["client_credentials"])
+    other = Client.objects.create(name="other", client_type="confidential", grant_types=["client_credentials"])
+    principal = make_principal()
+    assign_perm("clients.change_client", principal, mine)
+    decision = engine.decide(principal, "iam/clients:write", resource=f"iam/clients/{mine.pk}")
+    assert decision.allowed and "delegated" in decision.reason
+    assert not engine.decide(principal, "iam/clients:write", resource=f"iam/clients/{other.pk}").allowed
+    assert not engine.decide(principal, "iam/clients:delete", resource=f"iam/clients/{mine.pk}").allowed
+    assert not engine.decide(principal, "iam/clients:write").allowed
