@@ -1,7 +1,6 @@
 """The namespaced IAM settings, read with defaults in the manner of DRF's api_settings."""
 
 from django.conf import settings
-from django.core.signals import setting_changed
 
 DEFAULTS = {
     "PERMISSION_CACHE_TIMEOUT": 300,
@@ -14,6 +13,8 @@ DEFAULTS = {
 
 
 class IAMSettings:
+    """Reads settings.IAM on every access (nothing memoised), so overriding settings in tests just works."""
+
     def __getattr__(self, name):
         if name not in DEFAULTS:
             raise AttributeError(f"Unknown IAM setting: {name}")
@@ -21,11 +22,3 @@ class IAMSettings:
 
 
 iam_settings = IAMSettings()
-
-
-def handle_setting_changed(setting, **kwargs):
-    # Nothing is memoised, but keep the hook so tests overriding IAM behave like DRF's settings.
-    return None
-
-
-setting_changed.connect(handle_setting_changed)
