@@ -8,7 +8,7 @@ from django.db import transaction
 
 from iam_project.conf import iam_settings
 from iam_project.context import request_context
-from roles.models import OWNER_ROLE, Role, RoleBinding
+from roles.models import Role, RoleBinding
 
 from roles._seed import SYSTEM_ROLES
 
@@ -50,11 +50,11 @@ class Command(BaseCommand):
             elif owners.filter(principal=principal).exists():
                 self.stdout.write(f"Bootstrap: {email} is already an owner; nothing to do.")
                 return
+            elif principal.suspended:
+                raise CommandError(f"{email} is suspended; unsuspend it to make it the owner.")
             from roles.services import bind_system_owner
 
             bind_system_owner(principal)
-        if principal.suspended:
-            raise CommandError(f"{email} is suspended; unsuspend it to use it as the owner.")
         self.stdout.write(self.style.SUCCESS(f"Bootstrap: {email} is a system:owner ({principal.iam_id})."))
         if generated:
             self.stdout.write(
