@@ -172,6 +172,19 @@ def _conditions_failure(conditions, context, at):
     return None
 
 
+def _not_in_force(grant, at, context):
+    """None when the grant is in force at ``at`` in ``context``, else why not."""
+    moment = at.timestamp()
+    if grant.expires_at is not None and grant.expires_at <= moment:
+        return f"the binding of role {grant.role} expired"
+    if grant.starts_at is not None and grant.starts_at > moment:
+        return f"the binding of role {grant.role} has not started"
+    failure = _conditions_failure(grant.conditions, context, at)
+    if failure:
+        return f"role {grant.role}: {failure}"
+    return None
+
+
 def scopes_cover(scopes, resource, action):
     """A token's scopes allow resource:action when one permission-shaped scope covers it."""
     for scope in scopes:
@@ -203,7 +216,6 @@ def decide(identity, permission, resource=None, context=None, scopes=None):
         return Decision(False, f"the access token's scopes do not include {permission}")
 
     at = _context_time(context)
-    moment = at.timestamp()
     refusal = None
     for grant in grants_for(identity):
         if not entry_covers(grant.resource, grant.action, perm_resource, perm_action):
@@ -211,15 +223,9 @@ def decide(identity, permission, resource=None, context=None, scopes=None):
         if not scope_covers(grant.scope, resource):
             refusal = refusal or f"role {grant.role} is limited to {grant.scope}"
             continue
-        if grant.expires_at is not None and grant.expires_at <= moment:
-            refusal = f"the binding of role {grant.role} expired"
-            continue
-        if grant.starts_at is not None and grant.starts_at > moment:
-            refusal = f"the binding of role {grant.role} has not started"
-            continue
-        failure = _conditions_failure(grant.conditions, context, at)
+        failure = _not_in_force(grant, at, context)
         if failure:
-            refusal = f"role {grant.role}: {failure}"
+            refusal = failure
             continue
         return Decision(True, f"granted by role {grant.role}", binding=grant.binding_id, role=grant.role)
 
@@ -234,14 +240,9 @@ def permissions_of(identity, context=None):
     if getattr(identity, "suspended", False):
         return []
     at = _context_time(context)
-    moment = at.timestamp()
     held = set()
     for grant in grants_for(identity):
-        if grant.expires_at is not None and grant.expires_at <= moment:
-            continue
-        if grant.starts_at is not None and grant.starts_at > moment:
-            continue
-        if _conditions_failure(grant.conditions, context, at):
+        if _not_in_force(grant, at, context):
             continue
         entry = f"{grant.resource}:{grant.action}"
         held.add(f"{entry}@{grant.scope}" if grant.scope else entry)
@@ -254,17 +255,12 @@ def holds(identity, resource, action, scope="", context=None):
     if identity is None or getattr(identity, "suspended", False):
         return False
     at = _context_time(context)
-    moment = at.timestamp()
     for grant in grants_for(identity):
         if not (pattern_matches(grant.resource, resource) and pattern_matches(grant.action, action)):
             continue
         if grant.scope and not (scope and scope_covers(grant.scope, scope)):
             continue
-        if grant.expires_at is not None and grant.expires_at <= moment:
-            continue
-        if grant.starts_at is not None and grant.starts_at > moment:
-            continue
-        if _conditions_failure(grant.conditions, context, at):
+        if _not_in_force(grant, at, context):
             continue
         return True
     return False
