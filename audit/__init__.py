@@ -1,1 +1,7 @@
-"""The audit trail: append-only, tamper-evident events for every write and access decision."""
+"""The audit trail. ``audit.record(action, target, ...)`` records a fact that is not a model write."""
+
+
+def record(action, target=None, **kwargs):
+    from .services import record as _record
+
+    return _record(action, target, **kwargs)

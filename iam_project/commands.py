@@ -1,5 +1,7 @@
 """Base of the operator commands: --actor, the request context, and domain errors as CommandError."""
 
+import uuid
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
@@ -22,7 +24,7 @@ class IAMCommand(BaseCommand):
             if principal is None or principal.suspended:
                 raise CommandError(f"--actor {actor}: no such active principal.")
         with request_context(actor=principal.iam_id if principal else SYSTEM_ACTOR,
-                             request_id=f"command-{self.__module__.rsplit('.', 1)[-1]}"):
+                             request_id=f"command-{self.__module__.rsplit('.', 1)[-1]}-{uuid.uuid4().hex[:12]}"):
             try:
                 return self.run(principal, *args, **options)
             except IAMError as exc:

@@ -9,6 +9,7 @@ DEFAULTS = {
     "BOOTSTRAP_PASSWORD": "",
     "TRUSTED_PROXY_COUNT": 0,
     "CONSOLE_PERMISSION": "portal:access",
+    "AUDIT_CHAIN_LANES": 8,
 }
 
 

@@ -72,6 +72,15 @@ class ConsoleSite(admin.AdminSite):
         return decide(user, iam_settings.CONSOLE_PERMISSION, context=context).allowed
 
 
+def audit_history_redirect(object_id):
+    from urllib.parse import urlencode
+
+    from django.http import HttpResponseRedirect
+    from django.urls import reverse
+
+    return HttpResponseRedirect(f"{reverse('admin:audit_auditevent_changelist')}?{urlencode({'target_id': object_id})}")
+
+
 class ServiceAdminMixin:
     """Console screens save through the services; a refused operation is shown, never a 500."""
 
@@ -98,6 +107,10 @@ class ServiceAdminMixin:
             return super().delete_view(request, object_id, extra_context)
         except IAMError as exc:
             return self._refused(request, exc)
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The "History" button of every screen opens the object's audit trail."""
+        return audit_history_redirect(object_id)
 
     def get_actions(self, request):
         actions = super().get_actions(request)

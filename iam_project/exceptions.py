@@ -59,6 +59,8 @@ def problem(status_code, title, detail="", code="error", errors=None, headers=No
 
 
 def problem_exception_handler(exc, context):
+    if isinstance(exc, IAMError) and exc.status == 403:
+        _record_refusal(context, exc)
     if isinstance(exc, IAMError):
         return problem(exc.status, exc.title, exc.detail or exc.title, exc.code, exc.errors or None)
     if isinstance(exc, DjangoValidationError):
@@ -90,6 +92,17 @@ def problem_exception_handler(exc, context):
     if exc.status_code == 400 and isinstance(exc, exceptions.ParseError):
         return problem(400, "Malformed request", detail, "parse_error", headers=headers)
     return problem(exc.status_code, title, detail, code, headers=headers)
+
+
+def _record_refusal(context, exc):
+    """A service's least-privilege refusal (escalation, last owner, ...) is a denial like any other.
+    The service's transaction has been rolled back by now, so the event stands on its own."""
+    from .hooks import emit_access_denied
+
+    request = context.get("request")
+    identity = getattr(request, "user", None)
+    if request is not None and getattr(identity, "is_authenticated", False):
+        emit_access_denied(request, identity, None, reason=exc.detail or exc.title)
 
 
 def json_not_found(request, exception=None):

@@ -2,10 +2,10 @@
 
 from django.dispatch import Signal
 
-# sent with: request, identity, permission, decision
+# sent with: request, identity, permission (None when a service refused), decision, reason
 access_denied = Signal()
 
 
-def emit_access_denied(request, identity, permission, decision):
+def emit_access_denied(request, identity, permission, decision=None, reason=""):
     access_denied.send(sender=None, request=request, identity=identity, permission=permission,
-                       decision=decision)
+                       decision=decision, reason=reason)

@@ -220,6 +220,7 @@ OAUTH2_PROVIDER = {
     "PKCE_REQUIRED": True,
     "SCOPES_BACKEND_CLASS": "roles.scopes.PermissionScopes",
     "ROTATE_REFRESH_TOKEN": True,
+    "OAUTH2_VALIDATOR_CLASS": "clients.oauth.IAMOAuth2Validator",
 }
 
 # --- Celery -------------------------------------------------------------------------------------
@@ -260,6 +261,8 @@ IAM = {
     "BOOTSTRAP_PASSWORD": os.environ.get("IAM_BOOTSTRAP_PASSWORD", ""),
     "TRUSTED_PROXY_COUNT": int(os.environ.get("IAM_TRUSTED_PROXY_COUNT", "0")),
     "CONSOLE_PERMISSION": "portal:access",
+    # Independent hash chains of the audit trail: concurrent writers append to different ones.
+    "AUDIT_CHAIN_LANES": int(os.environ.get("IAM_AUDIT_CHAIN_LANES", "8")),
 }
 
 LOGGING = {

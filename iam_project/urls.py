@@ -22,6 +22,7 @@ def health(request):
 resources = [
     path("", include("principals.api.urls")),
     path("", include("roles.api.urls")),
+    path("", include("audit.api.urls")),
 ]
 
 urlpatterns = [

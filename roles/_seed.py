@@ -10,4 +10,9 @@ SYSTEM_ROLES = {
         "of IAM objects in the console is what its other roles allow.",
         [{"resource": "portal", "permission": "*"}, {"resource": "portal/*", "permission": "*"}],
     ),
+    "system:auditor": (
+        "Read-only access to the audit trail and to every IAM object, for auditors and incident "
+        "responders. Console access needs system:portal:full besides.",
+        [{"resource": "audit/events", "permission": "read"}, {"resource": "iam/*", "permission": "read"}],
+    ),
 }

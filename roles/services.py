@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+import audit
 from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 from . import engine
@@ -192,6 +193,7 @@ def unbind(actor, binding):
 def replace_roles(actor, identity, keys):
     """Make the identity's direct, unscoped roles exactly ``keys``.
 
+    Writes the bindings (each one audited) and one ``roles.replace`` event naming the role sets.
     Scoped, policy and just-in-time bindings are left alone. Only roles the actor holds can be
     added or removed, and the last owner cannot be removed. Returns True when anything changed.
     """
@@ -218,6 +220,8 @@ def replace_roles(actor, identity, keys):
             role=role, source=BindingSourceChoices.DIRECT, created_by=actor_iam_id(actor),
             **{identity.identity_type: identity},
         )
+    if adding or removing:
+        audit.record("roles.replace", identity, changes={"roles": [sorted(held), sorted(wanted)]})
     return bool(adding or removing)
 
 

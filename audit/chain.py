@@ -1,0 +1,146 @@
+"""The hash chain: canonical form of an event, appending under a lane lock, and verification.
+
+The trail is split into ``AUDIT_CHAIN_LANES`` independent chains. A transaction appends to one
+lane, holding that lane's head row locked until it commits, so the chain order is the commit
+order and a rolled-back event never becomes anyone's predecessor. Concurrent transactions take
+different lanes (``FOR UPDATE SKIP LOCKED``), so the trail never turns the platform's writes into
+one queue. On SQLite, where writers are serialised by the database anyway, one lane is used.
+"""
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass
+from datetime import timezone as dt_timezone
+
+from django.db import connection
+
+from iam_project.conf import iam_settings
+
+from .models import GENESIS_HASH, AuditEvent, ChainHead
+
+HASHED_FIELDS = (
+    "uuid", "at", "actor", "actor_type", "action", "target_type", "target_id", "target_repr",
+    "changes", "details", "request_id", "ip", "user_agent", "lane", "position",
+)
+
+
+def _canonical_value(name, value):
+    if name == "uuid":
+        return str(value)
+    if name == "at":
+        return value.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value
+
+
+def canonical(event):
+    """The bytes an event's hash covers: sorted-key, whitespace-free JSON of its recorded fields."""
+    payload = {name: _canonical_value(name, getattr(event, name)) for name in HASHED_FIELDS}
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def compute_hash(prev_hash, event):
+    return hashlib.sha256(prev_hash.encode() + canonical(event)).hexdigest()
+
+
+def lane_count():
+    return 1 if connection.vendor == "sqlite" else max(1, int(iam_settings.AUDIT_CHAIN_LANES))
+
+
+def _ensure_lanes(count):
+    ChainHead.objects.bulk_create([ChainHead(lane=n) for n in range(count)], ignore_conflicts=True)
+
+
+def _lock_lane():
+    """Lock and return (lane, head hash, length) for this transaction.
+
+    The lane this connection used last is preferred, so all events of one transaction go to the
+    lane it already holds (it is never skipped: a transaction does not conflict with itself) and
+    no transaction ever waits on a second lane while holding one.
+    """
+    count = lane_count()
+    preferred = getattr(connection, "_audit_lane", 0) % count
+    for attempt in range(2):
+        if connection.vendor == "postgresql":
+            sql = (f"SELECT lane, hash, length FROM {ChainHead._meta.db_table} WHERE lane < %s "
+                   "ORDER BY (lane = %s) DESC, random() LIMIT 1 FOR UPDATE SKIP LOCKED")
+            params = [count, preferred]
+        else:
+            sql = f"SELECT lane, hash, length FROM {ChainHead._meta.db_table} WHERE lane = %s"
+            params = [preferred]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+            if row is None and connection.vendor == "postgresql":
+                # Every lane is busy (or none exists yet): wait for one, never holding another.
+                cursor.execute(f"SELECT lane, hash, length FROM {ChainHead._meta.db_table} "
+                               "WHERE lane = %s FOR UPDATE", [random.randrange(count)])
+                row = cursor.fetchone()
+        if row is not None:
+            connection._audit_lane = row[0]
+            return row
+        _ensure_lanes(count)
+    raise RuntimeError("audit chain lanes are missing")
+
+
+def append(event):
+    """Chain and insert ``event`` (an unsaved AuditEvent) in the current transaction."""
+    lane, head, length = _lock_lane()
+    event.lane, event.position, event.prev_hash = lane, length + 1, head
+    event.hash = compute_hash(head, event)
+    event.save(force_insert=True)
+    ChainHead.objects.filter(lane=lane).update(hash=event.hash, length=event.position)
+    return event
+
+
+@dataclass
+class Break:
+    seq: int | None
+    lane: int
+    position: int | None
+    problem: str
+
+    def __str__(self):
+        where = f"event seq={self.seq}" if self.seq is not None else "end of chain"
+        return f"lane {self.lane}, position {self.position}: {where}: {self.problem}"
+
+
+def verify(progress=None):
+    """Walk every lane; return the breaks found, the earliest (by seq) first.
+
+    Catches an edited event (its hash no longer matches its content), a removed one (a gap in the
+    positions, or a successor whose prev_hash names something else), an inserted one (a position
+    taken twice or out of order, or a prev_hash that does not link) and a truncated tail (the head
+    row records a longer chain or another last hash).
+    """
+    breaks = []
+    heads = {h.lane: h for h in ChainHead.objects.all()}
+    lanes = set(heads) | set(AuditEvent.objects.values_list("lane", flat=True).distinct().order_by())
+    for lane in sorted(lanes):
+        prev_hash, expected_position, found = GENESIS_HASH, 1, False
+        events = (AuditEvent.objects.filter(lane=lane).order_by("position", "seq").iterator(chunk_size=2000))
+        for event in events:
+            if progress:
+                progress(1)
+            if found:
+                continue  # report one break per lane: what follows it cannot link anyway
+            if event.position != expected_position:
+                problem = ("an event is missing before this one" if event.position > expected_position
+                           else "an event was inserted here (position repeated)")
+                breaks.append(Break(event.seq, lane, event.position, problem))
+                found = True
+            elif event.prev_hash != prev_hash:
+                breaks.append(Break(event.seq, lane, event.position,
+                                    "prev_hash does not match the previous event (removed or inserted event)"))
+                found = True
+            elif compute_hash(event.prev_hash, event) != event.hash:
+                breaks.append(Break(event.seq, lane, event.position, "content does not match its hash (edited)"))
+                found = True
+            prev_hash, expected_position = event.hash, expected_position + 1
+        head = heads.get(lane)
+        if not found and head is not None and (head.length != expected_position - 1 or head.hash != prev_hash):
+            breaks.append(Break(None, lane, head.length,
+                                f"the chain ends at position {expected_position - 1} but its head records "
+                                f"{head.length} events (events removed from the end)"))
+    breaks.sort(key=lambda b: (b.seq is None, b.seq or 0))
+    return breaks, {lane: heads[lane].hash for lane in sorted(heads)}

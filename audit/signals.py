@@ -1,0 +1,80 @@
+"""Receivers that turn every write of an audited model, every login and every API denial into an event.
+
+Connected once, in ``AuditConfig.ready``, for every model in ``registry.AUDITED``: no view, command
+or task has to remember to log.
+"""
+
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.db.models.signals import post_delete, post_init, post_save
+
+from iam_project.hooks import access_denied
+
+from . import registry
+from .services import record
+
+
+def handle_post_init(sender, instance, **kwargs):
+    instance._audit_before = registry.snapshot(instance, registry.entry_for(sender))
+
+
+def handle_post_save(sender, instance, created, raw=False, **kwargs):
+    if raw:
+        return  # fixture loading and test-database restores are not changes anyone made
+    entry = registry.entry_for(sender)
+    after = registry.snapshot(instance, entry)
+    before = {} if created else getattr(instance, "_audit_before", None)
+    if before is None:
+        before = _stored_values(sender, instance, entry)
+    changes = registry.diff(sender, entry, before, after)
+    instance._audit_before = after
+    if created or changes:
+        record("create" if created else "update", instance, changes=changes)
+
+
+def handle_post_delete(sender, instance, **kwargs):
+    entry = registry.entry_for(sender)
+    before = getattr(instance, "_audit_before", None) or registry.snapshot(instance, entry)
+    record("delete", instance, changes=registry.diff(sender, entry, before, {}))
+
+
+def _stored_values(model, instance, entry):
+    fields = [attname for attname, _, _ in registry.recorded_fields(model, entry)]
+    return model._base_manager.filter(pk=instance.pk).values(*fields).first() or {}
+
+
+def handle_user_logged_in(sender, request, user, **kwargs):
+    record("login.succeeded", user, actor=user.iam_id, actor_type=user.identity_type)
+
+
+def handle_user_login_failed(sender, credentials, request=None, **kwargs):
+    from django.contrib.auth import get_user_model
+
+    Principal = get_user_model()
+    username = str(credentials.get(Principal.USERNAME_FIELD) or credentials.get("username") or "")[:254]
+    principal = Principal.objects.filter(email=username.strip().lower()).first() if username else None
+    record("login.failed", principal, target_type="principal", target_id=principal.pk if principal else "",
+           target_repr=username, details={"username": username})
+
+
+def handle_access_denied(sender, request, identity, permission, decision=None, reason="", **kwargs):
+    record(
+        "access.denied",
+        target_type="endpoint",
+        target_id=request.path,
+        details={
+            "permission": permission,
+            "reason": getattr(decision, "reason", "") or reason,
+            "method": request.method,
+        },
+    )
+
+
+def connect():
+    for model in registry.resolve():
+        uid = f"audit.{model._meta.label}"
+        post_init.connect(handle_post_init, sender=model, dispatch_uid=uid)
+        post_save.connect(handle_post_save, sender=model, dispatch_uid=uid)
+        post_delete.connect(handle_post_delete, sender=model, dispatch_uid=uid)
+    user_logged_in.connect(handle_user_logged_in, dispatch_uid="audit.login")
+    user_login_failed.connect(handle_user_login_failed, dispatch_uid="audit.login_failed")
+    access_denied.connect(handle_access_denied, dispatch_uid="audit.access_denied")
