@@ -138,9 +138,16 @@ def verify(progress=None):
                 found = True
             prev_hash, expected_position = event.hash, expected_position + 1
         head = heads.get(lane)
-        if not found and head is not None and (head.length != expected_position - 1 or head.hash != prev_hash):
-            breaks.append(Break(None, lane, head.length,
-                                f"the chain ends at position {expected_position - 1} but its head records "
-                                f"{head.length} events (events removed from the end)"))
+        length = expected_position - 1
+        if found:
+            continue
+        if head is None:
+            breaks.append(Break(None, lane, length, "events in a lane that has no head (inserted)"))
+        elif head.length > length:
+            breaks.append(Break(None, lane, length, f"the chain ends at position {length} but its head records "
+                                                    f"{head.length} events (events removed from the end)"))
+        elif head.length < length or head.hash != prev_hash:
+            breaks.append(Break(None, lane, length, f"the chain runs past its head at position {head.length} "
+                                                    "(events inserted at the end, or the head was changed)"))
     breaks.sort(key=lambda b: (b.seq is None, b.seq or 0))
     return breaks, {lane: heads[lane].hash for lane in sorted(heads)}

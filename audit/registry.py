@@ -74,7 +74,9 @@ def recorded_fields(model, entry):
     for f in model._meta.concrete_fields:
         if f.primary_key or f.name in ALWAYS_EXCLUDED or f.name in entry.exclude:
             continue
-        secret = f.name in entry.redact or bool(SECRET_NAME.search(f.name))
+        # A yes/no flag (must_change_password) holds no secret, whatever its name says.
+        secret = f.name in entry.redact or (
+            f.get_internal_type() != "BooleanField" and bool(SECRET_NAME.search(f.name)))
         out.append((f.attname, f.name, secret))
     return out
 

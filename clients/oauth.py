@@ -18,6 +18,12 @@ def _token_subject(request):
 
 
 class IAMOAuth2Validator(OAuth2Validator):
+    def _check_secret(self, provided_secret, stored_secret):
+        """An empty secret never matches: DOT would accept "" for a client that has no secret."""
+        if not provided_secret or not stored_secret:
+            return False
+        return super()._check_secret(provided_secret, stored_secret)
+
     def save_bearer_token(self, token, request, *args, **kwargs):
         """Store the token (DOT) and record ``token.issued`` in the same transaction. The event
         names the client, subject, grant and scope — never a token value."""
