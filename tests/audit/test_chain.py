@@ -124,7 +124,7 @@ def test_verify_catches_an_event_reattached_out_of_place():
     assert status == 1 and f"seq={events[2].seq}" in message
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_flush_still_empties_every_table_including_the_trail():
     make_trail(2)
     call_command("flush", interactive=False, verbosity=0)
