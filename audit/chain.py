@@ -52,32 +52,14 @@ def _ensure_lanes(count):
 
 
 def _lock_lane():
-    """Lock and return (lane, head hash, length) for this transaction.
-
-    The lane this connection used last is preferred, so all events of one transaction go to the
-    lane it already holds (it is never skipped: a transaction does not conflict with itself) and
-    no transaction ever waits on a second lane while holding one.
-    """
+    """(lane, head hash, length) of the lane to append to, on databases that serialise writers
+    themselves (SQLite's IMMEDIATE transactions): one lane, read in the writer's transaction."""
     count = lane_count()
-    preferred = getattr(connection, "_audit_lane", 0) % count
-    for attempt in range(2):
-        if connection.vendor == "postgresql":
-            sql = (f"SELECT lane, hash, length FROM {ChainHead._meta.db_table} WHERE lane < %s "
-                   "ORDER BY (lane = %s) DESC, random() LIMIT 1 FOR UPDATE SKIP LOCKED")
-            params = [count, preferred]
-        else:
-            sql = f"SELECT lane, hash, length FROM {ChainHead._meta.db_table} WHERE lane = %s"
-            params = [preferred]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-            if row is None and connection.vendor == "postgresql":
-                # Every lane is busy (or none exists yet): wait for one, never holding another.
-                cursor.execute(f"SELECT lane, hash, length FROM {ChainHead._meta.db_table} "
-                               "WHERE lane = %s FOR UPDATE", [random.randrange(count)])
-                row = cursor.fetchone()
+    lane = getattr(connection, "_audit_lane", 0) % count
+    for _ in range(2):
+        row = ChainHead.objects.filter(lane=lane).values_list("lane", "hash", "length").first()
         if row is not None:
-            connection._audit_lane = row[0]
+            connection._audit_lane = lane
             return row
         _ensure_lanes(count)
     raise RuntimeError("audit chain lanes are missing")
@@ -85,12 +67,57 @@ def _lock_lane():
 
 def append(event):
     """Chain and insert ``event`` (an unsaved AuditEvent) in the current transaction."""
+    if connection.vendor == "postgresql":
+        return _append_postgresql(event)
     lane, head, length = _lock_lane()
     event.lane, event.position, event.prev_hash = lane, length + 1, head
     event.hash = compute_hash(head, event)
     event.save(force_insert=True)
     ChainHead.objects.filter(lane=lane).update(hash=event.hash, length=event.position)
     return event
+
+
+def _split_canonical(event):
+    """The canonical JSON around the lane and position, which PostgreSQL fills in under the lock:
+    keys sort as ... ip, lane, position, request_id ..., so the two halves are fixed beforehand."""
+    payload = {name: _canonical_value(name, getattr(event, name)) for name in HASHED_FIELDS
+               if name not in ("lane", "position")}
+    before = {k: v for k, v in payload.items() if k < "lane"}
+    after = {k: v for k, v in payload.items() if k > "position"}
+
+    def dump(part):
+        return json.dumps(part, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    return dump(before)[:-1] + ',"lane":', ',"position":', "," + dump(after)[1:]
+
+
+_ARGUMENT_COLUMNS = ("uuid", "at", "actor", "actor_type", "action", "target_type", "target_id", "target_repr",
+                     "changes", "details", "request_id", "ip", "user_agent")
+_APPEND_CALL = f"SELECT * FROM audit_append({', '.join(['%s'] * (6 + len(_ARGUMENT_COLUMNS)))})"
+
+
+def _append_postgresql(event):
+    """One round trip to ``audit_append`` (audit/db.py): it locks a lane — the one this transaction
+    already holds, else any free one — hashes from that head, inserts and moves the head. Only
+    when every lane is busy does it wait, for one lane, holding none."""
+    count = lane_count()
+    preferred = getattr(connection, "_audit_lane", 0) % count
+    pieces = _split_canonical(event)
+    values = [getattr(event, name) for name in _ARGUMENT_COLUMNS]
+    values[_ARGUMENT_COLUMNS.index("changes")] = json.dumps(event.changes)
+    values[_ARGUMENT_COLUMNS.index("details")] = json.dumps(event.details)
+    with connection.cursor() as cursor:
+        for wait, lane in ((False, preferred), (True, random.randrange(count)), (True, 0)):
+            cursor.execute(_APPEND_CALL, [count, lane, wait, *pieces, *values])
+            row = cursor.fetchone()
+            if row is not None:
+                event.seq, event.lane, event.position, event.prev_hash, event.hash = row
+                event._state.adding, event._state.db = False, connection.alias
+                connection._audit_lane = event.lane
+                return event
+            if wait:
+                _ensure_lanes(count)  # a fresh database: the lanes do not exist yet
+    raise RuntimeError("audit chain lanes are missing")
 
 
 @dataclass

@@ -28,7 +28,7 @@ class AuditEvent(models.Model):
     at = models.DateTimeField(db_index=True)
     actor = models.CharField(max_length=64, db_index=True)
     actor_type = models.CharField(max_length=16)
-    action = models.CharField(max_length=64, db_index=True)
+    action = models.CharField(max_length=64)
     target_type = models.CharField(max_length=64, blank=True, default="")
     target_id = models.CharField(max_length=255, blank=True, default="")
     target_repr = models.CharField(max_length=255, blank=True, default="")
@@ -40,7 +40,7 @@ class AuditEvent(models.Model):
     lane = models.PositiveSmallIntegerField()
     position = models.PositiveBigIntegerField()
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64)
 
     objects = AppendOnlyQuerySet.as_manager()
 

@@ -5,6 +5,7 @@ follow it. Fields whose name looks secret are masked whatever the entry says.
 """
 
 import copy
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ def entry_for(model):
     return _by_model.get(model)
 
 
+@functools.lru_cache(maxsize=None)
 def recorded_fields(model, entry):
     """(attname, name, is_secret) of every concrete field the trail records for the model."""
     out = []
@@ -92,7 +94,7 @@ def snapshot(instance, entry):
     """The loaded values of the recorded fields (deferred fields are left out, not fetched)."""
     loaded = instance.__dict__
     return {
-        attname: copy.deepcopy(loaded[attname])
+        attname: copy.deepcopy(loaded[attname]) if isinstance(loaded[attname], (dict, list)) else loaded[attname]
         for attname, _, _ in recorded_fields(type(instance), entry)
         if attname in loaded
     }

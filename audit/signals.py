@@ -69,12 +69,24 @@ def handle_access_denied(sender, request, identity, permission, decision=None, r
     )
 
 
+def _model_signals():
+    return [(signal, handler) for signal, handler in
+            ((post_init, handle_post_init), (post_save, handle_post_save), (post_delete, handle_post_delete))]
+
+
 def connect():
     for model in registry.resolve():
         uid = f"audit.{model._meta.label}"
-        post_init.connect(handle_post_init, sender=model, dispatch_uid=uid)
-        post_save.connect(handle_post_save, sender=model, dispatch_uid=uid)
-        post_delete.connect(handle_post_delete, sender=model, dispatch_uid=uid)
+        for signal, handler in _model_signals():
+            signal.connect(handler, sender=model, dispatch_uid=uid)
     user_logged_in.connect(handle_user_logged_in, dispatch_uid="audit.login")
     user_login_failed.connect(handle_user_login_failed, dispatch_uid="audit.login_failed")
     access_denied.connect(handle_access_denied, dispatch_uid="audit.access_denied")
+
+
+def disconnect_models():
+    """Stop recording model writes (bench/audit_overhead.py measures the platform without them)."""
+    for model in registry.resolve():
+        uid = f"audit.{model._meta.label}"
+        for signal, _ in _model_signals():
+            signal.disconnect(sender=model, dispatch_uid=uid)

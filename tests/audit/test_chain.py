@@ -133,3 +133,12 @@ def test_flush_still_empties_every_table_including_the_trail():
         with connection.cursor() as cursor:  # and the triggers are back
             make_trail(1)
             cursor.execute(f"DELETE FROM {TABLE}")
+
+
+def test_an_event_costs_one_query_on_postgresql_and_three_on_sqlite(django_assert_num_queries):
+    from audit import record
+
+    record("warm.up", target_type="t", target_id="0")  # lanes exist; this connection has a lane
+    expected = 1 if connection.vendor == "postgresql" else 3  # SQLite: read head, insert, move head
+    with django_assert_num_queries(expected):
+        record("probe", target_type="t", target_id="1")
