@@ -5,7 +5,7 @@ or task has to remember to log.
 """
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.db.models.signals import post_delete, post_init, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 
 from iam_project.hooks import access_denied
 
@@ -35,6 +35,30 @@ def handle_post_delete(sender, instance, **kwargs):
     entry = registry.entry_for(sender)
     before = getattr(instance, "_audit_before", None) or registry.snapshot(instance, entry)
     record("delete", instance, changes=registry.diff(sender, entry, before, {}))
+
+
+def handle_m2m_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
+    """A many-to-many change of an audited object: ``{field: [ids before, ids after]}``."""
+    if reverse or action not in ("pre_clear", "post_add", "post_remove", "post_clear"):
+        return
+    name = _m2m_fields.get(sender)
+    if name is None or registry.entry_for(type(instance)) is None:
+        return
+    if action == "pre_clear":
+        instance._audit_m2m_cleared = sorted(str(pk) for pk in getattr(instance, name).values_list("pk", flat=True))
+        return
+    after = sorted(str(pk) for pk in getattr(instance, name).values_list("pk", flat=True))
+    if action == "post_clear":
+        before = getattr(instance, "_audit_m2m_cleared", [])
+    elif action == "post_add":
+        before = sorted(set(after) - {str(pk) for pk in pk_set or ()})
+    else:
+        before = sorted(set(after) | {str(pk) for pk in pk_set or ()})
+    if before != after:
+        record("update", instance, changes={name: [before, after]})
+
+
+_m2m_fields = {}  # through model -> field name on the audited side
 
 
 def _stored_values(model, instance, entry):
@@ -79,6 +103,10 @@ def connect():
         uid = f"audit.{model._meta.label}"
         for signal, handler in _model_signals():
             signal.connect(handler, sender=model, dispatch_uid=uid)
+        for field in model._meta.local_many_to_many:
+            through = field.remote_field.through
+            _m2m_fields[through] = field.name
+            m2m_changed.connect(handle_m2m_changed, sender=through, dispatch_uid=f"{uid}.{field.name}")
     user_logged_in.connect(handle_user_logged_in, dispatch_uid="audit.login")
     user_login_failed.connect(handle_user_login_failed, dispatch_uid="audit.login_failed")
     access_denied.connect(handle_access_denied, dispatch_uid="audit.access_denied")

@@ -207,3 +207,51 @@ def test_events_cannot_be_changed_or_deleted_through_the_model():
         AuditEvent.objects.all().update(actor="x")
     with pytest.raises(PermissionDenied):
         AuditEvent.objects.all().delete()
+
+
+def test_many_to_many_changes_of_an_audited_model_are_recorded(monkeypatch):
+    # No IAM model has a many-to-many field today; the receiver covers any that gets one.
+    from django.contrib.auth.models import Group, Permission
+
+    from audit import registry, signals
+
+    monkeypatch.setitem(registry.AUDITED, "auth.Group", registry.Audited("group", label="name"))
+    signals.connect()
+    try:
+        group = Group.objects.create(name="ops")
+        first, second = Permission.objects.order_by("pk")[:2]
+        start = mark()
+        group.permissions.add(first, second)
+        group.permissions.remove(first)
+        group.permissions.clear()
+        added, removed, cleared = events_since(start)
+        ids = sorted([str(first.pk), str(second.pk)])
+        assert added.changes == {"permissions": [[], ids]}
+        assert removed.changes == {"permissions": [ids, [str(second.pk)]]}
+        assert cleared.changes == {"permissions": [[str(second.pk)], []]}
+    finally:
+        monkeypatch.undo()
+        from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
+
+        for signal in (post_init, post_save, post_delete):
+            signal.disconnect(sender=Group, dispatch_uid="audit.auth.Group")
+        m2m_changed.disconnect(sender=Group.permissions.through, dispatch_uid="audit.auth.Group.permissions")
+        signals.connect()
+
+
+def test_every_console_screen_links_to_the_objects_history():
+    owner = make_principal(email="owner@example.com", roles=["system:owner"], password=PASSWORD)
+    client = Client()
+    client.post("/admin/login/", {"username": owner.email, "password": PASSWORD, "next": "/admin/"})
+    role = make_role(["iam/roles:read"], key="custom:h")
+    from oauth2_provider.models import get_application_model
+
+    app = get_application_model().objects.create(name="h", client_type="confidential")
+    for url, pk in [(f"/admin/principals/principal/{owner.pk}/history/", owner.pk),
+                    (f"/admin/roles/role/{role.pk}/history/", role.pk),
+                    (f"/admin/clients/client/{app.pk}/history/", app.pk)]:
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].endswith(f"?target_id={pk}")
+        page = client.get(response["Location"])
+        assert page.status_code == 200 and str(pk).encode() in page.content
+    assert client.get(f"/admin/audit/auditevent/{AuditEvent.objects.first().pk}/change/").status_code == 200
