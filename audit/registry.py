@@ -42,6 +42,7 @@ AUDITED = {
         "client", redact=frozenset({"client_secret"}),
         exclude=frozenset({"client_id", "authorization_grant_type", "hash_client_secret", "user"}), label="name",
     ),
+    "clients.ClientSecret": Audited("clientSecret", exclude=frozenset({"last_used_at"}), label="prefix"),
     "roles.Role": Audited("role", label="key"),
     "roles.RoleBinding": Audited("roleBinding", label="__str__"),
     "guardian.UserObjectPermission": Audited("objectPermission"),

@@ -1,9 +1,11 @@
 """The Client: a program identity, stored as django-oauth-toolkit's application model."""
 
+import hashlib
 import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from oauth2_provider.models import AbstractApplication
 
 from iam_project.models import VersionedModel, validate_properties
@@ -51,6 +53,8 @@ class Client(VersionedModel, AbstractApplication):
             self.client_id = str(self.id)
         if not self.iam_id:
             self.iam_id = f"{IAM_ID_PREFIX}{self.id}"
+        # ID tokens are always RS256-signed with the platform's key (JWKS), never unsigned.
+        self.algorithm = AbstractApplication.RS256_ALGORITHM
         # django-oauth-toolkit reads one grant type; keep it on the first one it understands.
         self.authorization_grant_type = next(
             (DOT_GRANT_TYPES[g] for g in self.grant_types if g in DOT_GRANT_TYPES), ""
@@ -59,6 +63,10 @@ class Client(VersionedModel, AbstractApplication):
 
     @property
     def is_active(self):
+        return not self.suspended
+
+    def is_usable(self, request):
+        """django-oauth-toolkit asks this on every token request and every bearer-token use."""
         return not self.suspended
 
     def allows_grant_type(self, *grant_types):
@@ -70,3 +78,44 @@ class Client(VersionedModel, AbstractApplication):
         from roles.engine import decide_django_perm
 
         return decide_django_perm(self, perm, obj)
+
+
+SECRET_PREFIX = "pcs_"
+
+
+class ClientSecretQuerySet(models.QuerySet):
+    def live(self, at=None):
+        at = at or timezone.now()
+        return self.filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=at))
+
+
+class ClientSecret(models.Model):
+    """One of a client's secrets. Only its SHA-256 digest is stored; the value is shown once.
+
+    A client may hold several live secrets at a time, so a secret can be rotated without downtime:
+    make a new one, deploy it, then revoke (delete) the old one or let it expire.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="secrets")
+    prefix = models.CharField(max_length=16, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.CharField(max_length=64, default="system", editable=False)
+
+    objects = ClientSecretQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("created_at", "id")
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.client})"
+
+    @staticmethod
+    def digest_of(value):
+        return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+    def is_live(self, at=None):
+        return self.expires_at is None or self.expires_at > (at or timezone.now())

@@ -20,6 +20,16 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+def parse_uuid(value, field="id"):
+    """A path or body value that must be a UUID; a 400 naming the field otherwise."""
+    import uuid
+
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationError({field: ["Must be a UUID."]}) from None
+
+
 def etag_of(obj):
     return f'"{obj.version}"'
 

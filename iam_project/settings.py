@@ -8,6 +8,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from iam_project.signing import load_keys as load_signing_keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("IAM_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -150,7 +152,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"  # the sign-in page of the OAuth server; the console has its own
 LOGIN_REDIRECT_URL = "admin:index"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -214,13 +216,39 @@ SPECTACULAR_SETTINGS = {
 
 # --- OAuth 2.0 (django-oauth-toolkit) -------------------------------------------------------------
 OAUTH2_PROVIDER_APPLICATION_MODEL = "clients.Client"
+_OIDC_KEY, _OIDC_PREVIOUS_KEYS = load_signing_keys(VAR_DIR)
 OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("IAM_ACCESS_TOKEN_SECONDS", "900")),
+    # Sliding: every refresh rotates the refresh token, and the new one lives this long again.
     "REFRESH_TOKEN_EXPIRE_SECONDS": int(os.environ.get("IAM_REFRESH_TOKEN_SECONDS", str(30 * 24 * 3600))),
+    "ID_TOKEN_EXPIRE_SECONDS": int(os.environ.get("IAM_ID_TOKEN_SECONDS", "900")),
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     "PKCE_REQUIRED": True,
     "SCOPES_BACKEND_CLASS": "roles.scopes.PermissionScopes",
-    "ROTATE_REFRESH_TOKEN": True,
     "OAUTH2_VALIDATOR_CLASS": "clients.oauth.IAMOAuth2Validator",
+    "ACCESS_TOKEN_GENERATOR": "clients.tokens.signed_access_token",
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,  # a replayed refresh token revokes its whole family
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": os.environ.get("IAM_OIDC_ISSUER", ""),  # unset: derived from the request
+    "OIDC_RSA_PRIVATE_KEY": _OIDC_KEY,
+    "OIDC_RSA_PRIVATE_KEYS_INACTIVE": _OIDC_PREVIOUS_KEYS,
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],  # http only on loopback: checked per client
+    "ALLOW_LOCALHOST_LOOPBACK": True,  # RFC 8252: any port on a loopback redirect URI
+    # RFC 9700 (OAuth 2.0 Security Best Current Practice), every gate enforced.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,  # tokens are stored by SHA-256 checksum only
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": False,  # http is allowed for loopback redirects
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
 
 # --- Celery -------------------------------------------------------------------------------------
@@ -250,6 +278,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-bindings": {
         "task": "roles.tasks.purge_expired_bindings",
         "schedule": timedelta(minutes=5),
+    },
+    "clear-expired-tokens": {
+        "task": "clients.tasks.clear_expired_tokens",
+        "schedule": timedelta(hours=1),
     },
 }
 

@@ -2,9 +2,12 @@
 
 from django.contrib import admin
 from django.http import JsonResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from oauth2_provider.views import ConnectDiscoveryInfoView
+
+from clients.oauth_urls import account_urlpatterns as account_urls
 
 handler404 = "iam_project.exceptions.json_not_found"
 handler500 = "iam_project.exceptions.json_server_error"
@@ -21,6 +24,7 @@ def health(request):
 
 resources = [
     path("", include("principals.api.urls")),
+    path("", include("clients.api.urls")),
     path("", include("roles.api.urls")),
     path("", include("audit.api.urls")),
 ]
@@ -29,7 +33,9 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("resources/", include(resources)),
-    path("oauth/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("oauth/", include("clients.oauth_urls", namespace="oauth2_provider")),
+    path("oauth/", include(account_urls)),
+    re_path(r"^\.well-known/openid-configuration/?$", ConnectDiscoveryInfoView.as_view()),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", health, name="health"),

@@ -11,10 +11,10 @@ import secrets
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
+from iam_project.locking import lock_row
 from roles.models import RoleBinding
 from roles.services import ensure_can_manage, ensure_owner_remains, replace_roles, resolve_roles
 
@@ -26,22 +26,8 @@ def _principal_model():
 
 
 def lock_principal(pk, version=None):
-    """Lock the principal's row for the rest of the transaction, checking If-Match atomically.
-
-    The compare is a conditional UPDATE (``WHERE version = N``): of two writers holding the same
-    ETag, the second one's UPDATE waits for the first to commit, then matches no row — 409.
-    """
-    Principal = _principal_model()
-    if version is not None:
-        claimed = Principal.objects.filter(pk=pk, version=version).update(version=F("version"))
-        if not claimed:
-            if Principal.objects.filter(pk=pk).exists():
-                raise Conflict("The principal was changed since you read it (If-Match does not match).")
-            raise NotFound("No such principal.")
-    try:
-        return Principal.objects.select_for_update().get(pk=pk)
-    except Principal.DoesNotExist:
-        raise NotFound("No such principal.") from None
+    """Lock the principal's row for the rest of the transaction, checking If-Match atomically."""
+    return lock_row(_principal_model(), pk, version, label="principal")
 
 
 def _check_email(email, exclude_pk=None):

@@ -7,6 +7,7 @@ from django.apps import apps
 MODEL_RESOURCES = {
     "principals.principal": "iam/principals",
     "clients.client": "iam/clients",
+    "clients.clientsecret": "iam/clients",
     "roles.role": "iam/roles",
     "roles.rolebinding": "iam/bindings",
 }

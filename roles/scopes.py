@@ -38,9 +38,21 @@ def client_allows_scope(client, scope):
     return False
 
 
+class ScopeCatalogue(dict):
+    """The named scopes, and a description for any permission scope looked up in it."""
+
+    def __missing__(self, scope):
+        if not is_permission_scope(scope):
+            raise KeyError(scope)
+        resource, action = split_permission(scope)
+        verb = "do anything" if action == "*" else action
+        where = "every resource" if resource == "*" else resource
+        return f"{verb} on {where}, as far as you are allowed to"
+
+
 class PermissionScopes(BaseScopes):
     def get_all_scopes(self):
-        scopes = dict(OIDC_SCOPES)
+        scopes = ScopeCatalogue(OIDC_SCOPES)
         scopes["*:*"] = "Everything you are allowed to do"
         return scopes
 

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from iam_project.api import StrictSerializer
 from iam_project.models import validate_properties
+from roles.api.serializers import IdentityRolesMixin, RoleKeysField
 
 
 class PropertiesField(serializers.JSONField):
@@ -18,44 +19,15 @@ class PropertiesField(serializers.JSONField):
         return value
 
 
-class RoleKeysField(serializers.ListField):
-    child = serializers.CharField(max_length=100)
-    max_length = 200
-
-
-class BindingSummarySerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    role = serializers.CharField(source="role.key")
-    scope = serializers.CharField()
-    source = serializers.CharField()
-    expiresAt = serializers.DateTimeField(source="expires_at", allow_null=True)
-
-
-class PrincipalSerializer(serializers.Serializer):
+class PrincipalSerializer(IdentityRolesMixin):
     id = serializers.UUIDField(read_only=True)
     iamId = serializers.CharField(source="iam_id", read_only=True)
     email = serializers.EmailField(read_only=True)
     properties = serializers.JSONField(read_only=True)
-    roles = serializers.SerializerMethodField()
-    bindings = serializers.SerializerMethodField()
     suspended = serializers.BooleanField(read_only=True)
     mustChangePassword = serializers.BooleanField(source="must_change_password", read_only=True)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
-
-    def _bindings(self, obj):
-        # Lists prefetch the current bindings into `current_bindings`; single objects read them here.
-        if hasattr(obj, "current_bindings"):
-            return obj.current_bindings
-        from roles.models import RoleBinding
-
-        return list(RoleBinding.objects.for_identity(obj).current().select_related("role"))
-
-    def get_roles(self, obj) -> list[str]:
-        return sorted({binding.role.key for binding in self._bindings(obj)})
-
-    def get_bindings(self, obj) -> list[dict]:
-        return BindingSummarySerializer(self._bindings(obj), many=True).data
 
 
 class PrincipalPutSerializer(StrictSerializer):

@@ -1,7 +1,5 @@
 """/resources/iam/principals and /resources/me: validate, call a service, serialize."""
 
-import uuid
-
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -12,7 +10,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from iam_project.api import IAMViewSet, expected_version
+from iam_project.api import IAMViewSet, expected_version, parse_uuid
 from roles import engine
 from roles.models import RoleBinding
 from roles.services import role_keys
@@ -31,13 +29,6 @@ from .serializers import (
 
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False,
                             description="ETag from a GET; a stale one gets 409 and changes nothing.")
-
-
-def _uuid(value, field="id"):
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise ValidationError({field: ["Must be a UUID."]}) from None
 
 
 class PrincipalViewSet(IAMViewSet):
@@ -64,7 +55,7 @@ class PrincipalViewSet(IAMViewSet):
         )
 
     def get_object(self):
-        pk = _uuid(self.kwargs["pk"])
+        pk = parse_uuid(self.kwargs["pk"])
         obj = self.get_queryset().filter(pk=pk).first()
         if obj is None:
             raise NotFound("No such principal.")
@@ -83,7 +74,7 @@ class PrincipalViewSet(IAMViewSet):
     @extend_schema(request=PrincipalPutSerializer, parameters=[IF_MATCH],
                    responses={200: PrincipalSerializer, 201: PrincipalSerializer})
     def update(self, request, pk=None):
-        pk = _uuid(pk)
+        pk = parse_uuid(pk)
         data = self.validated(PrincipalPutSerializer)
         principal, created = services.put_principal(
             request.user, pk, data["email"], data["properties"], data["roles"],
@@ -94,37 +85,37 @@ class PrincipalViewSet(IAMViewSet):
     @extend_schema(request=PrincipalPatchSerializer, parameters=[IF_MATCH], responses=PrincipalSerializer)
     def partial_update(self, request, pk=None):
         data = self.validated(PrincipalPatchSerializer)
-        principal = services.update_principal(request.user, _uuid(pk), version=expected_version(request), **data)
+        principal = services.update_principal(request.user, parse_uuid(pk), version=expected_version(request), **data)
         return self.respond(self._fresh(principal))
 
     @extend_schema(parameters=[IF_MATCH], responses={204: None})
     def destroy(self, request, pk=None):
-        services.delete_principal(request.user, _uuid(pk), version=expected_version(request))
+        services.delete_principal(request.user, parse_uuid(pk), version=expected_version(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=PrincipalRolesSerializer, parameters=[IF_MATCH], responses=PrincipalSerializer)
     @action(detail=True, methods=["put"])
     def roles(self, request, pk=None):
         data = self.validated(PrincipalRolesSerializer)
-        principal = services.set_roles(request.user, _uuid(pk), data["roles"], version=expected_version(request))
+        principal = services.set_roles(request.user, parse_uuid(pk), data["roles"], version=expected_version(request))
         return self.respond(self._fresh(principal))
 
     @extend_schema(request=None, parameters=[IF_MATCH], responses=PrincipalSerializer)
     @action(detail=True, methods=["post"])
     def suspend(self, request, pk=None):
-        principal = services.suspend_principal(request.user, _uuid(pk), version=expected_version(request))
+        principal = services.suspend_principal(request.user, parse_uuid(pk), version=expected_version(request))
         return self.respond(self._fresh(principal))
 
     @extend_schema(request=None, parameters=[IF_MATCH], responses=PrincipalSerializer)
     @action(detail=True, methods=["post"])
     def unsuspend(self, request, pk=None):
-        principal = services.unsuspend_principal(request.user, _uuid(pk), version=expected_version(request))
+        principal = services.unsuspend_principal(request.user, parse_uuid(pk), version=expected_version(request))
         return self.respond(self._fresh(principal))
 
     @extend_schema(request=None, responses={202: PasswordResetResultSerializer})
     @action(detail=True, methods=["post"], url_path="password/reset")
     def password_reset(self, request, pk=None):
-        principal = services.request_password_reset(request.user, _uuid(pk))
+        principal = services.request_password_reset(request.user, parse_uuid(pk))
         return Response(
             {"status": "queued", "detail": f"A temporary password is being mailed to {principal.email}."},
             status=status.HTTP_202_ACCEPTED,

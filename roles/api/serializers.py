@@ -5,6 +5,40 @@ from rest_framework import serializers
 from iam_project.api import StrictSerializer
 
 
+class BindingSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    role = serializers.CharField(source="role.key")
+    scope = serializers.CharField()
+    source = serializers.CharField()
+    expiresAt = serializers.DateTimeField(source="expires_at", allow_null=True)
+
+
+class IdentityRolesMixin(serializers.Serializer):
+    """``roles`` (keys held now) and ``bindings`` of a principal or client. Lists prefetch the
+    current bindings into ``current_bindings``; a single object reads them here."""
+
+    roles = serializers.SerializerMethodField()
+    bindings = serializers.SerializerMethodField()
+
+    def _bindings(self, obj):
+        if hasattr(obj, "current_bindings"):
+            return obj.current_bindings
+        from roles.models import RoleBinding
+
+        return list(RoleBinding.objects.for_identity(obj).current().select_related("role"))
+
+    def get_roles(self, obj) -> list[str]:
+        return sorted({binding.role.key for binding in self._bindings(obj)})
+
+    def get_bindings(self, obj) -> list[dict]:
+        return BindingSummarySerializer(self._bindings(obj), many=True).data
+
+
+class RoleKeysField(serializers.ListField):
+    child = serializers.CharField(max_length=100)
+    max_length = 200
+
+
 class AclEntrySerializer(StrictSerializer):
     resource = serializers.CharField(max_length=200)
     permission = serializers.CharField(max_length=100)

@@ -13,17 +13,16 @@ from tests.audit.helpers import dump_trail, events_since, mark
 from tests.conftest import api_client_for, make_principal
 
 pytestmark = pytest.mark.django_db
-CLIENT_SECRET = "cs-Very-Secret-Client-Value-0123456789abcdef"
 
 
 def _client():
+    from clients.services import create_secret
+
     client = get_application_model().objects.create(
         name="backend job", client_type="confidential", grant_types=["client_credentials"],
         scopes=["iam/principals:read"],
     )
-    # Plain stored value until client secrets get their own model; the trail must not show it.
-    type(client).objects.filter(pk=client.pk).update(client_secret=CLIENT_SECRET)
-    client.refresh_from_db()
+    _, client.secret_value = create_secret(None, client.pk)
     return client
 
 
@@ -64,9 +63,9 @@ def test_no_secret_reaches_the_trail(mailoutbox):
     secrets_seen.append("Wrong-guess-123")
 
     client = _client()
-    issued = _token(client, CLIENT_SECRET).json()
-    secrets_seen += [CLIENT_SECRET, issued["access_token"]]
-    access = get_access_token_model().objects.get(token=issued["access_token"])
+    issued = _token(client, client.secret_value).json()
+    secrets_seen += [client.secret_value, client.secrets.get().digest, issued["access_token"]]
+    access = get_access_token_model().objects.get()
     secrets_seen.append(access.token_checksum)
 
     trail = dump_trail()
@@ -78,14 +77,14 @@ def test_no_secret_reaches_the_trail(mailoutbox):
 def test_token_issue_and_revocation_are_events():
     client = _client()
     start = mark()
-    token = _token(client, CLIENT_SECRET).json()["access_token"]
+    token = _token(client, client.secret_value).json()["access_token"]
     [issued] = events_since(start)
     assert issued.action == "token.issued" and issued.target_type == "client"
     assert issued.target_id == str(client.pk) and issued.actor == client.iam_id and issued.actor_type == "client"
     assert issued.details["grantType"] == "client_credentials" and issued.details["scope"] == "iam/principals:read"
     start = mark()
     response = Client().post("/oauth/revoke_token/", {"token": token, "client_id": client.client_id,
-                                                      "client_secret": CLIENT_SECRET})
+                                                      "client_secret": client.secret_value})
     assert response.status_code == 200
     [revoked] = events_since(start)
     assert revoked.action == "token.revoked" and revoked.details["tokenType"] == "access_token"
