@@ -52,6 +52,12 @@ class IAMOAuth2Validator(OAuth2Validator):
             return False
         return authenticate_secret(request.client, secret)
 
+    def validate_jwt_bearer_token(self, token, scopes, request):
+        """oauthlib's OIDC server routes JWT-shaped bearer tokens here. Ours are stored like any
+        access token (by checksum), so they are checked the same way: revocation, expiry and
+        suspension apply, not only the signature."""
+        return self.validate_bearer_token(token, scopes, request)
+
     def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
         """The client's own grant list decides, refresh_token included."""
         if grant_type == "refresh_token":
