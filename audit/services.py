@@ -16,6 +16,7 @@ from .models import AuditEvent
 from .registry import to_json
 
 logger = logging.getLogger(__name__)
+MODEL_ACTIONS = {"create", "update", "delete"}
 
 
 def _write(event):
@@ -23,8 +24,10 @@ def _write(event):
         with transaction.atomic(savepoint=False):
             return chain.append(event)
     # Every platform write runs in a transaction; this only catches a stray autocommit write,
-    # which is still recorded (in its own transaction) rather than dropped.
-    logger.warning("audit.outside_transaction action=%s target_type=%s", event.action, event.target_type)
+    # which is still recorded (in its own transaction) rather than dropped. Facts that are not
+    # writes (a sign-in, a refusal after its rollback) stand alone by nature.
+    if event.action in MODEL_ACTIONS:
+        logger.warning("audit.outside_transaction action=%s target_type=%s", event.action, event.target_type)
     with transaction.atomic():
         return chain.append(event)
 
