@@ -1,21 +1,37 @@
-"""Console screens for clients (system clients read-only)."""
+"""Console screens for clients and their secrets. Writes go through clients.services; a new secret is
+shown once, on the page that made it, and never stored anywhere but as a digest."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from oauth2_provider.models import get_application_model
 
-from iam_project.console import audit_history_redirect
+from iam_project.console import ServiceAdminMixin
+
+from . import services
+from .models import ClientSecret
 
 
-class ClientAdmin(admin.ModelAdmin):
+class ClientSecretInline(admin.TabularInline):
+    model = ClientSecret
+    extra = 0
+    fields = ("prefix", "created_at", "expires_at", "last_used_at", "created_by")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ClientAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("name", "client_id", "client_type", "is_system", "suspended", "created")
     list_filter = ("client_type", "is_system", "suspended")
     search_fields = ("name", "client_id", "iam_id")
     readonly_fields = ("id", "client_id", "iam_id", "is_system", "version", "created", "updated")
     fields = ("id", "client_id", "iam_id", "name", "client_type", "grant_types", "redirect_uris", "scopes",
-              "skip_authorization", "properties", "suspended", "is_system", "version", "created", "updated")
-
-    def history_view(self, request, object_id, extra_context=None):
-        return audit_history_redirect(object_id)
+              "skip_authorization", "suspended", "is_system", "version", "created", "updated")
+    inlines = [ClientSecretInline]
+    actions = ("new_secret_selected",)
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.is_system:
@@ -27,8 +43,68 @@ class ClientAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    @staticmethod
+    def _props(obj):
+        return {"name": obj.name, "redirectUris": obj.redirect_uris.split(), "grantTypes": obj.grant_types,
+                "scopes": obj.scopes, "clientType": obj.client_type, "firstParty": obj.skip_authorization}
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            saved = services.update_client(request.user, obj.pk, properties=self._props(obj))
+            if "suspended" in form.changed_data:
+                saved = services.set_client_suspended(request.user, obj.pk, obj.suspended)
+        else:
+            saved = services.create_client(request.user, self._props(obj))
+        obj.pk, obj.version = saved.pk, saved.version
+
+    def delete_model(self, request, obj):
+        services.delete_client(request.user, obj.pk)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if obj.client_type == "confidential":
+            return self._show_new_secrets(request, [obj])
+        return super().response_add(request, obj, post_url_continue)
+
+    @admin.action(description="Create a new secret for the selected clients (shown once)")
+    def new_secret_selected(self, request, queryset):
+        return self._show_new_secrets(request, list(queryset))
+
+    def _show_new_secrets(self, request, clients):
+        from iam_project.errors import IAMError
+
+        made = []
+        for client in clients:
+            try:
+                secret, value = services.create_secret(request.user, client.pk)
+            except IAMError as exc:
+                self.message_user(request, f"{client}: {exc.detail or exc.title}", messages.ERROR)
+                continue
+            made.append({"client": client, "secret": secret, "value": value})
+        context = {**self.admin_site.each_context(request), "title": "New client secrets", "made": made,
+                   "opts": self.model._meta}
+        response = TemplateResponse(request, "admin/clients/new_secret.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class ClientSecretAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    list_display = ("prefix", "client", "created_at", "expires_at", "last_used_at", "created_by")
+    search_fields = ("prefix", "client__name", "client__client_id")
+    readonly_fields = ("id", "client", "prefix", "created_at", "expires_at", "last_used_at", "created_by")
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        services.revoke_secret(request.user, obj.client_id, obj.pk)
+
 
 Client = get_application_model()
 if admin.site.is_registered(Client):  # django-oauth-toolkit registers its own screen first
     admin.site.unregister(Client)
 admin.site.register(Client, ClientAdmin)
+admin.site.register(ClientSecret, ClientSecretAdmin)
