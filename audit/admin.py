@@ -8,8 +8,24 @@ from django.utils.html import format_html
 from .models import AuditEvent, ChainHead
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Nothing in the trail can be added, changed or deleted from the console."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return {}
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("seq", "at", "actor", "action", "target_type", "target_repr", "target_id", "ip", "request_id")
     list_filter = ("action", "target_type", "actor_type", ("at", admin.DateFieldListFilter))
     search_fields = ("=actor", "=target_id", "=request_id", "target_repr", "=uuid")
@@ -42,17 +58,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     def details_json(self, event):
         return json.dumps(event.details, indent=2, sort_keys=True) if event.details else "—"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        return {}
 
 
 def _show(value):
@@ -66,15 +71,6 @@ def _safe(html):
 
 
 @admin.register(ChainHead)
-class ChainHeadAdmin(admin.ModelAdmin):
+class ChainHeadAdmin(ReadOnlyAdmin):
     list_display = ("lane", "length", "hash")
     readonly_fields = ("lane", "length", "hash")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
