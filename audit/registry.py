@@ -44,6 +44,8 @@ AUDITED = {
     ),
     "clients.ClientSecret": Audited("clientSecret", exclude=frozenset({"last_used_at"}), label="prefix"),
     "roles.Role": Audited("role", label="key"),
+    # Access requests and approvals are recorded as jit.* events (audit.record), with their details.
+    "jit.Eligibility": Audited("jitEligibility", label="__str__"),
     "roles.RoleBinding": Audited("roleBinding", label="__str__"),
     "guardian.UserObjectPermission": Audited("objectPermission"),
     "guardian.GroupObjectPermission": Audited("objectPermission"),

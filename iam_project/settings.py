@@ -217,8 +217,19 @@ SPECTACULAR_SETTINGS = {
 # --- OAuth 2.0 (django-oauth-toolkit) -------------------------------------------------------------
 OAUTH2_PROVIDER_APPLICATION_MODEL = "clients.Client"
 _OIDC_KEY, _OIDC_PREVIOUS_KEYS = load_signing_keys(VAR_DIR)
+_ACCESS_TOKEN_SECONDS = int(os.environ.get("IAM_ACCESS_TOKEN_SECONDS", "900"))
+
+
+def access_token_lifetime(request):
+    """Seconds for an access token: the configured lifetime, cut short by the earliest active
+    just-in-time grant of the token's identity (a token never outlives the access it came with)."""
+    from jit.services import token_lifetime_cap
+
+    identity = getattr(request, "user", None) or getattr(request, "client", None)
+    return token_lifetime_cap(identity, _ACCESS_TOKEN_SECONDS)
+
 OAUTH2_PROVIDER = {
-    "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("IAM_ACCESS_TOKEN_SECONDS", "900")),
+    "ACCESS_TOKEN_EXPIRE_SECONDS": access_token_lifetime,
     # Sliding: every refresh rotates the refresh token, and the new one lives this long again.
     "REFRESH_TOKEN_EXPIRE_SECONDS": int(os.environ.get("IAM_REFRESH_TOKEN_SECONDS", str(30 * 24 * 3600))),
     "ID_TOKEN_EXPIRE_SECONDS": int(os.environ.get("IAM_ID_TOKEN_SECONDS", "900")),
@@ -278,6 +289,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-bindings": {
         "task": "roles.tasks.purge_expired_bindings",
         "schedule": timedelta(minutes=5),
+    },
+    "sweep-jit-grants": {
+        "task": "jit.tasks.sweep_grants",
+        "schedule": timedelta(seconds=30),
     },
     "clear-expired-tokens": {
         "task": "clients.tasks.clear_expired_tokens",

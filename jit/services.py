@@ -1,0 +1,323 @@
+"""Just-in-time access: eligibilities, requests, approvals, activation, revocation and expiry.
+
+Called alike by the API, the console, the commands and the Celery tasks; ``actor`` is the acting
+identity (None for the platform). Every state change locks the request row first, so two approvers
+at once, or an approval racing the expiry sweep, change it once. Every step is an audit event
+(``jit.requested``, ``jit.approved``, ``jit.denied``, ``jit.activated``, ``jit.expired``,
+``jit.revoked``, ``jit.cancelled``); mail goes out through Celery after commit.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+import audit
+from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
+from iam_project.locking import lock_row
+from roles import engine
+from roles.choices import BindingSourceChoices
+from roles.models import OWNER_ROLE, RoleBinding
+from roles.permissions import scope_covers
+from roles.services import actor_iam_id, ensure_can_grant
+
+from .choices import RequestStatusChoices as Status
+from .durations import format_duration
+from .models import AccessRequest, Approval, Eligibility
+
+logger = logging.getLogger(__name__)
+
+APPROVE_PERMISSION = ("jit/requests", "approve")
+REMINDER_BEFORE = timedelta(minutes=5)
+
+
+def _identity_field(identity):
+    return {identity.identity_type: identity}
+
+
+def _standing_role_keys(identity, at=None):
+    """Roles held now *not* through a JIT grant: eligibility never chains off a temporary grant."""
+    return set(
+        RoleBinding.objects.for_identity(identity).current(at).exclude(source=BindingSourceChoices.JIT)
+        .values_list("role__key", flat=True)
+    )
+
+
+def _holds_role(identity, role, scope=""):
+    return all(engine.holds(identity, e["resource"], e["permission"], scope=scope) for e in role.acl_entries)
+
+
+def _details(request, **extra):
+    """What every jit.* event carries."""
+    return {
+        "requester": request.requester_iam_id, "role": request.role.key, "scope": request.scope,
+        "duration": format_duration(request.duration), "justification": request.justification,
+        "status": request.status, **extra,
+    }
+
+
+def _record(action, request, **extra):
+    audit.record(action, target_type="jitRequest", target_id=str(request.pk),
+                 target_repr=f"{request.role.key} for {request.requester_iam_id}", details=_details(request, **extra))
+
+
+def _notify(kind, request):
+    from .tasks import send_jit_mail
+
+    pk = str(request.pk)
+    transaction.on_commit(lambda: send_jit_mail.delay(kind, pk))
+
+
+# --- eligibilities -----------------------------------------------------------------------------------
+
+def _check_eligibility(eligibility):
+    from django.core.exceptions import ValidationError
+
+    try:
+        eligibility.full_clean(exclude=["created_by"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise InvalidInput(exc.message_dict) from None
+    if eligibility.role.key == OWNER_ROLE:
+        raise InvalidInput({"role": ["system:owner cannot be granted just in time."]})
+
+
+@transaction.atomic
+def save_eligibility(actor, eligibility):
+    """Create or replace an eligibility. The actor must hold the role it makes requestable (and the
+    approver role it names): nobody makes grantable what they could not grant themselves."""
+    _check_eligibility(eligibility)
+    ensure_can_grant(actor, eligibility.role, eligibility.scope)
+    if eligibility.approver_role is not None:
+        ensure_can_grant(actor, eligibility.approver_role)
+    if not eligibility.created_by or eligibility._state.adding:
+        eligibility.created_by = actor_iam_id(actor)
+    eligibility.save()
+    return eligibility
+
+
+def lock_eligibility(pk, version=None):
+    return lock_row(Eligibility, pk, version, label="eligibility")
+
+
+@transaction.atomic
+def delete_eligibility(actor, pk, version=None):
+    """Delete an eligibility. Requests already made keep their course."""
+    eligibility = lock_eligibility(pk, version)
+    ensure_can_grant(actor, eligibility.role, eligibility.scope)
+    eligibility.delete()
+
+
+def eligibilities_for(identity, role, scope=""):
+    """The eligibilities that let ``identity`` request ``role`` on ``scope``."""
+    held = _standing_role_keys(identity)
+    subject = Q(**_identity_field(identity)) | Q(held_role__key__in=held)
+    candidates = Eligibility.objects.filter(subject, role=role).select_related("role", "approver_role")
+    return [e for e in candidates if scope_covers(e.scope, scope)]
+
+
+# --- requests -------------------------------------------------------------------------------------
+
+@transaction.atomic
+def request_access(requester, role, duration, justification="", scope=""):
+    """Ask for ``role`` for ``duration``. Refused without a matching eligibility, beyond its maximum,
+    without a required justification, or while the same role is already pending or active. An
+    eligibility that needs no approval activates the grant at once."""
+    if requester is None:
+        raise Forbidden("Only a principal or a client can request access.")
+    justification = (justification or "").strip()
+    scope = scope or ""
+    eligible = eligibilities_for(requester, role, scope)
+    if not eligible:
+        raise Forbidden(f"You are not eligible to request {role.key}" + (f" on {scope}" if scope else "") + ".")
+    fitting = [e for e in eligible if duration <= e.max_duration]
+    if not fitting:
+        longest = max(e.max_duration for e in eligible)
+        raise InvalidInput({"duration": [f"At most {format_duration(longest)} may be requested for {role.key}."]})
+    if not justification and all(e.justification_required for e in fitting):
+        raise InvalidInput({"justification": ["A justification is required."]})
+    fitting = [e for e in fitting if justification or not e.justification_required]
+    # The least demanding eligibility that fits applies: no approval first, then fewest approvals.
+    chosen = min(fitting, key=lambda e: (e.approval_required, e.approvals_required, str(e.pk)))
+    open_requests = AccessRequest.objects.select_for_update().filter(
+        requester_iam_id=requester.iam_id, role=role, scope=scope, status__in=(Status.PENDING, Status.ACTIVE))
+    if open_requests.exists():
+        raise Conflict(f"You already have a pending or active request for {role.key}.")
+    request = AccessRequest.objects.create(
+        requester_iam_id=requester.iam_id, eligibility=chosen, role=role, scope=scope, duration=duration,
+        justification=justification, approvals_required=chosen.approvals_required,
+        approver_role=chosen.approver_role, **_identity_field(requester),
+    )
+    _record("jit.requested", request, approvalRequired=chosen.approval_required)
+    if chosen.approval_required:
+        _notify("requested", request)
+    else:
+        _activate(request, approved_by=None)
+    return request
+
+
+def lock_request(pk):
+    try:
+        return (AccessRequest.objects.select_for_update(of=("self",))
+                .select_related("role", "approver_role").get(pk=pk))
+    except AccessRequest.DoesNotExist:
+        raise NotFound("No such access request.") from None
+
+
+def _ensure_can_decide(actor, request):
+    """An approver is someone else, holding jit/requests:approve, the role being granted (over the
+    scope) and — when the eligibility names one — the approver role."""
+    if actor is None:
+        return  # the platform itself (an operator command without --actor)
+    if request.is_requester(actor):
+        raise Forbidden("You cannot approve or deny your own request.")
+    if not engine.holds(actor, *APPROVE_PERMISSION):
+        raise Forbidden("Deciding access requests needs the permission jit/requests:approve.")
+    if not _holds_role(actor, request.role, request.scope):
+        raise Forbidden(f"Only someone holding {request.role.key} may approve or deny it.")
+    if request.approver_role is not None and request.approver_role.key not in _standing_role_keys(actor):
+        raise Forbidden(f"Only holders of {request.approver_role.key} may decide this request.")
+
+
+def _ensure_pending(request):
+    if request.status != Status.PENDING:
+        raise Conflict(f"The request is already {request.status}.")
+
+
+@transaction.atomic
+def approve(actor, pk, comment=""):
+    """Add the actor's approval; the last one needed activates the grant."""
+    request = lock_request(pk)
+    _ensure_pending(request)
+    _ensure_can_decide(actor, request)
+    approver = actor_iam_id(actor)
+    try:
+        with transaction.atomic():
+            Approval.objects.create(request=request, approver=approver, comment=comment or "")
+    except IntegrityError:
+        raise Conflict("You have already approved this request.") from None
+    count = request.approvals.count()
+    _record("jit.approved", request, approver=approver, comment=comment or "",
+            approvals=count, approvalsRequired=request.approvals_required)
+    if count >= request.approvals_required:
+        _activate(request, approved_by=approver, comment=comment)
+    return request
+
+
+@transaction.atomic
+def deny(actor, pk, comment=""):
+    request = lock_request(pk)
+    _ensure_pending(request)
+    _ensure_can_decide(actor, request)
+    request.status = Status.DENIED
+    request.decided_by, request.decided_at, request.decision_comment = actor_iam_id(actor), timezone.now(), comment or ""
+    request.save()
+    _record("jit.denied", request, approver=request.decided_by, comment=request.decision_comment)
+    _notify("denied", request)
+    return request
+
+
+@transaction.atomic
+def cancel(actor, pk):
+    """The requester withdraws a pending request."""
+    request = lock_request(pk)
+    if actor is not None and not request.is_requester(actor):
+        raise Forbidden("Only the requester can cancel a request.")
+    _ensure_pending(request)
+    request.status = Status.CANCELLED
+    request.ended_by, request.ended_at = actor_iam_id(actor), timezone.now()
+    request.save()
+    _record("jit.cancelled", request)
+    return request
+
+
+def _activate(request, approved_by, comment=""):
+    """Create the time-boxed binding and schedule its expiry (ETA task; the beat sweep backs it up)."""
+    from .tasks import expire_grant
+
+    now = timezone.now()
+    request.starts_at, request.expires_at = now, now + request.duration
+    request.binding = RoleBinding.objects.create(
+        role=request.role, scope=request.scope, source=BindingSourceChoices.JIT, starts_at=now,
+        expires_at=request.expires_at, created_by=approved_by or "system", **_identity_field(request.requester),
+    )
+    request.status = Status.ACTIVE
+    request.decided_by, request.decided_at = approved_by or "system", now
+    request.decision_comment = comment or ""
+    request.save()
+    _record("jit.activated", request, approver=approved_by, startsAt=now.isoformat(),
+            expiresAt=request.expires_at.isoformat(), bindingId=str(request.binding.pk))
+    pk, eta = str(request.pk), request.expires_at
+    transaction.on_commit(lambda: expire_grant.apply_async(args=[pk], eta=eta))
+    _notify("approved", request)
+
+
+def _end(request, status, ended_by, action, **extra):
+    binding = request.binding
+    request.status, request.ended_by, request.ended_at = status, ended_by, timezone.now()
+    request.binding = None
+    request.save()
+    if binding is not None:
+        binding.delete()  # audited; invalidates the requester's permissions at once
+    _record(action, request, **extra)
+
+
+@transaction.atomic
+def revoke(actor, pk, comment=""):
+    """End an active grant early: by the requester, by someone who could approve it, or by an owner."""
+    request = lock_request(pk)
+    if request.status != Status.ACTIVE:
+        raise Conflict(f"Only an active grant can be revoked; this request is {request.status}.")
+    if actor is not None and not request.is_requester(actor):
+        is_owner = OWNER_ROLE in _standing_role_keys(actor)
+        if not is_owner:
+            _ensure_can_decide(actor, request)
+    _end(request, Status.REVOKED, actor_iam_id(actor), "jit.revoked", comment=comment or "")
+    _notify("revoked", request)
+    return request
+
+
+@transaction.atomic
+def expire(pk, now=None):
+    """Expire one grant if its time has come (idempotent: safe from the ETA task and the sweep alike).
+    Returns True when it expired it now."""
+    now = now or timezone.now()
+    request = lock_request(pk)
+    if request.status != Status.ACTIVE or request.expires_at is None or request.expires_at > now:
+        return False
+    _end(request, Status.EXPIRED, "system", "jit.expired")
+    _notify("expired", request)
+    return True
+
+
+def sweep(now=None):
+    """The backstop run every 30 s by beat (and by ``manage.py jit_expire``): expire every grant whose
+    time has passed, and send the reminders of grants about to end. Returns (expired, reminded)."""
+    now = now or timezone.now()
+    expired = 0
+    for pk in AccessRequest.objects.filter(status=Status.ACTIVE, expires_at__lte=now).values_list("pk", flat=True):
+        expired += bool(expire(pk, now))
+    reminded = 0
+    due = AccessRequest.objects.filter(status=Status.ACTIVE, reminder_sent=False, expires_at__gt=now,
+                                       expires_at__lte=now + REMINDER_BEFORE)
+    for pk in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            claimed = AccessRequest.objects.filter(pk=pk, reminder_sent=False).update(reminder_sent=True)
+            if claimed:
+                _notify("expiring", AccessRequest(pk=pk))
+                reminded += 1
+    return expired, reminded
+
+
+def token_lifetime_cap(identity, default_seconds, now=None):
+    """Seconds an access token issued now to ``identity`` may live: no longer than its earliest
+    active just-in-time grant (so a token never outlives the access it was issued under)."""
+    if identity is None:
+        return default_seconds
+    now = now or timezone.now()
+    earliest = (RoleBinding.objects.for_identity(identity).filter(source=BindingSourceChoices.JIT)
+                .current(now).order_by("expires_at").values_list("expires_at", flat=True).first())
+    if earliest is None:
+        return default_seconds
+    return max(1, min(default_seconds, int((earliest - now).total_seconds())))
