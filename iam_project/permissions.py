@@ -20,6 +20,28 @@ def request_decision_context(request):
     return {"ip": getattr(request._request, "client_ip", None) or request.META.get("REMOTE_ADDR")}
 
 
+def allowed(request, permission, resource=None):
+    """The engine's answer for the request's identity, token scopes and context (no side effect)."""
+    from roles.engine import decide
+
+    return decide(request.user, permission, resource=resource, context=request_decision_context(request),
+                  scopes=token_scopes(request))
+
+
+def require(request, permission, resource=None):
+    """Refuse (403, recorded as access.denied) unless the request's identity may ``permission``.
+    For checks a view makes beyond its declared ones (e.g. a list's ``view=all``)."""
+    decision = allowed(request, permission, resource)
+    if not decision.allowed:
+        identity = request.user
+        logger.info("access.denied actor=%s permission=%s reason=%r", identity.iam_id, permission, decision.reason)
+        from iam_project.hooks import emit_access_denied
+
+        emit_access_denied(request, identity, permission, decision)
+        raise exceptions.PermissionDenied(f"Permission {permission} is required: {decision.reason}.")
+    return decision
+
+
 class HasIAMPermission(permissions.BasePermission):
     """Views declare ``required_permissions = {action: "resource:verb"}`` (``"*"`` for every other
     action) and, optionally, ``permission_resource`` — the resource path of the objects, to which
@@ -28,8 +50,6 @@ class HasIAMPermission(permissions.BasePermission):
     message = "You do not have permission to perform this action."
 
     def has_permission(self, request, view):
-        from roles.engine import decide
-
         identity = request.user
         if identity is None or not getattr(identity, "is_authenticated", False):
             raise exceptions.NotAuthenticated()
@@ -40,16 +60,7 @@ class HasIAMPermission(permissions.BasePermission):
         permission = self.required_permission(request, view)
         if permission is None:
             return True  # the view allows any authenticated identity (e.g. /resources/me)
-        decision = decide(
-            identity, permission, resource=self.target(view),
-            context=request_decision_context(request), scopes=token_scopes(request),
-        )
-        if not decision.allowed:
-            view.denied_permission = permission
-            logger.info("access.denied actor=%s permission=%s reason=%r", identity.iam_id, permission,
-                        decision.reason)
-            self.record_denial(request, identity, permission, decision)
-            raise exceptions.PermissionDenied(f"Permission {permission} is required: {decision.reason}.")
+        require(request, permission, resource=self.target(view))
         return True
 
     @staticmethod
@@ -73,9 +84,3 @@ class HasIAMPermission(permissions.BasePermission):
         value = view.kwargs.get(lookup) if lookup else None
         return f"{base}/{value}" if value else None
 
-    @staticmethod
-    def record_denial(request, identity, permission, decision):
-        """Hook for the audit trail: a denied API call is an event."""
-        from iam_project.hooks import emit_access_denied
-
-        emit_access_denied(request, identity, permission, decision)

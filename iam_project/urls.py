@@ -27,6 +27,7 @@ resources = [
     path("", include("clients.api.urls")),
     path("", include("roles.api.urls")),
     path("", include("audit.api.urls")),
+    path("", include("jit.api.urls")),
 ]
 
 urlpatterns = [

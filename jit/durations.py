@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.utils.dateparse import parse_duration
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -29,6 +30,7 @@ def parse_iso_duration(text):
     return value
 
 
+@extend_schema_field({"type": "string", "format": "duration", "example": "PT15M"})
 class ISODurationField(serializers.Field):
     default_error_messages = {
         "invalid": "Must be an ISO 8601 duration such as PT15M or PT1H30M (days, hours, minutes, seconds).",
