@@ -40,3 +40,12 @@ def find_principal(email):
     if principal is None:
         raise CommandError(f"No principal with email {email}.")
     return principal
+
+
+def parse_uuid_argument(value):
+    import uuid as _uuid
+
+    try:
+        return _uuid.UUID(str(value))
+    except ValueError:
+        raise CommandError(f"{value!r} is not an id (a UUID).") from None

@@ -1,4 +1,4 @@
-"""App config for jit."""
+"""App config for jit: its console screens map onto the jit/ permissions."""
 
 from django.apps import AppConfig
 
@@ -7,3 +7,9 @@ class JitConfig(AppConfig):
     name = "jit"
     verbose_name = "Just-in-time access"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from roles.resources import register
+
+        register("jit.eligibility", "jit/eligibilities")
+        register("jit.accessrequest", "jit/requests")

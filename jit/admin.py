@@ -1,0 +1,87 @@
+"""Console screens for just-in-time access: the eligibility editor, and requests to approve, deny or
+revoke (with the time an active grant has left). Every change goes through jit.services."""
+
+from django.contrib import admin, messages
+
+from iam_project.console import ServiceAdminMixin
+from iam_project.errors import IAMError
+
+from . import services
+from .choices import RequestStatusChoices
+from .durations import format_duration
+from .models import AccessRequest, Eligibility
+
+
+@admin.register(Eligibility)
+class EligibilityAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    list_display = ("__str__", "role", "scope", "max_duration", "approval_required", "approver_role",
+                    "approvals_required", "justification_required")
+    list_filter = ("approval_required", "role")
+    autocomplete_fields = ("principal", "role", "held_role", "approver_role")
+    fields = ("principal", "client", "held_role", "role", "scope", "max_duration", "approval_required",
+              "approver_role", "approvals_required", "justification_required", "created_by", "version")
+    readonly_fields = ("created_by", "version")
+
+    def save_model(self, request, obj, form, change):
+        services.save_eligibility(request.user, obj)
+
+    def delete_model(self, request, obj):
+        services.delete_eligibility(request.user, obj.pk)
+
+
+@admin.register(AccessRequest)
+class AccessRequestAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    list_display = ("requester_iam_id", "role", "scope", "duration_iso", "status", "time_left_iso",
+                    "justification", "created_at")
+    list_filter = ("status", "role")
+    search_fields = ("=requester_iam_id", "role__key", "justification")
+    actions = ("approve_selected", "deny_selected", "revoke_selected")  # the services decide who may act
+    fields = ("id", "requester_iam_id", "role", "scope", "duration_iso", "justification", "status",
+              "approvals_list", "approvals_required", "starts_at", "expires_at", "time_left_iso", "decided_by",
+              "decided_at", "decision_comment", "ended_by", "ended_at", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="duration")
+    def duration_iso(self, obj):
+        return format_duration(obj.duration)
+
+    @admin.display(description="time left")
+    def time_left_iso(self, obj):
+        left = obj.time_left()
+        return format_duration(left) if left is not None else "—"
+
+    @admin.display(description="approvals")
+    def approvals_list(self, obj):
+        return ", ".join(f"{a.approver} at {a.at:%Y-%m-%d %H:%M:%S}" for a in obj.approvals.all()) or "—"
+
+    def _each(self, request, queryset, operation, done):
+        count = 0
+        for access_request in queryset:
+            try:
+                operation(request.user, access_request.pk)
+                count += 1
+            except IAMError as exc:
+                self.message_user(request, f"{access_request}: {exc.detail or exc.title}", messages.ERROR)
+        if count:
+            self.message_user(request, f"{count} request(s) {done}.", messages.SUCCESS)
+
+    @admin.action(description="Approve the selected pending requests")
+    def approve_selected(self, request, queryset):
+        self._each(request, queryset.filter(status=RequestStatusChoices.PENDING), services.approve, "approved")
+
+    @admin.action(description="Deny the selected pending requests")
+    def deny_selected(self, request, queryset):
+        self._each(request, queryset.filter(status=RequestStatusChoices.PENDING), services.deny, "denied")
+
+    @admin.action(description="Revoke the selected active grants now")
+    def revoke_selected(self, request, queryset):
+        self._each(request, queryset.filter(status=RequestStatusChoices.ACTIVE), services.revoke, "revoked")
