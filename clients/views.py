@@ -11,6 +11,7 @@ from oauth2_provider.models import get_access_token_model
 from oauth2_provider.settings import oauth2_settings
 
 from iam_project.console import ConsolePasswordChangeForm
+from roles import engine
 
 
 class LoginView(auth_views.LoginView):
@@ -90,6 +91,9 @@ class IntrospectTokenView(oauth_views.IntrospectTokenView):
         }
         if token.user:
             data["username"] = token.user.email
+        # What the token can do now (scopes ∩ current permissions): a just-in-time grant that has
+        # ended, or a role removed, disappears from here at once.
+        data["permissions"] = engine.token_permissions(identity, token.scope.split())
         if token.resource:
             data["aud"] = token.resource
         return JsonResponse({k: v for k, v in data.items() if v is not None})

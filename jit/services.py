@@ -72,13 +72,18 @@ def _notify(kind, request):
 
 # --- eligibilities -----------------------------------------------------------------------------------
 
+# Model field -> the API's name for it, so a refusal names the field the caller sent.
+_API_NAMES = {"max_duration": "maxDuration", "approvals_required": "approvalsRequired", "held_role": "heldRole",
+              "approver_role": "approverRole", "principal": "iamId", "client": "iamId", "__all__": "iamId"}
+
+
 def _check_eligibility(eligibility):
     from django.core.exceptions import ValidationError
 
     try:
         eligibility.full_clean(exclude=["created_by"], validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
-        raise InvalidInput(exc.message_dict) from None
+        raise InvalidInput({_API_NAMES.get(k, k): v for k, v in exc.message_dict.items()}) from None
     if eligibility.role.key == OWNER_ROLE:
         raise InvalidInput({"role": ["system:owner cannot be granted just in time."]})
 

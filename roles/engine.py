@@ -249,6 +249,18 @@ def permissions_of(identity, context=None):
     return sorted(held)
 
 
+def token_permissions(identity, scopes, context=None):
+    """What a token can exercise right now: the identity's permissions its scopes cover. Changes
+    the moment a grant ends (a just-in-time expiry) or the identity is suspended."""
+    held = []
+    for entry in permissions_of(identity, context):
+        permission = entry.split("@", 1)[0]
+        resource, _, action = permission.rpartition(":")
+        if scopes_cover(scopes, resource, action):
+            held.append(entry)
+    return held
+
+
 def holds(identity, resource, action, scope="", context=None):
     """Does the identity hold a grant that covers the ACL entry resource:action (patterns included)
     over ``scope`` (or everywhere, when empty)? Used to stop anyone granting what they lack."""
