@@ -266,6 +266,9 @@ OAUTH2_PROVIDER = {
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = None
+    # A just-in-time expiry is queued with an ETA up to 7 days ahead; Redis would hand an unacked
+    # ETA task to another worker after this timeout, so it must outlast the longest grant.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 8 * 24 * 3600}
 else:
     # Embedded transport: queues are folders under var/, shared by the web process and the worker.
     CELERY_BROKER_URL = "filesystem://"
