@@ -4,6 +4,7 @@ import hashlib
 import uuid
 
 from django.core.exceptions import ValidationError
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from oauth2_provider.models import AbstractApplication
@@ -37,6 +38,7 @@ class Client(VersionedModel, AbstractApplication):
     properties = models.JSONField(default=dict, blank=True, validators=[validate_properties])
     is_system = models.BooleanField(default=False, editable=False)
     suspended = models.BooleanField(default=False)
+    locked = models.BooleanField(default=False, help_text="A locked client cannot be changed or deleted.")
 
     iam_id_prefix = IAM_ID_PREFIX
     identity_type = "client"
@@ -119,3 +121,53 @@ class ClientSecret(models.Model):
 
     def is_live(self, at=None):
         return self.expires_at is None or self.expires_at > (at or timezone.now())
+
+
+APIKEY_PREFIX = "pak_"
+
+
+class ApiKey(VersionedModel):
+    """A long-lived credential of a principal or a client, exchanged for short-lived access tokens
+    (``POST /identity/token``). Only its SHA-256 digest is stored; the value is shown once. A
+    locked key cannot be changed or deleted; a disabled one cannot authenticate."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="", max_length=2000)
+    principal = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="api_keys")
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys")
+    iam_id = models.CharField(max_length=64, db_index=True, editable=False)
+    prefix = models.CharField(max_length=16, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    locked = models.BooleanField(default=False)
+    disabled = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.CharField(max_length=64, default="system", editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(principal__isnull=False) ^ models.Q(client__isnull=False),
+                                   name="apikey_one_owner"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…, {self.iam_id})"
+
+    @property
+    def owner(self):
+        return self.principal or self.client
+
+    @staticmethod
+    def digest_of(value):
+        return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+    def is_usable(self, at=None):
+        at = at or timezone.now()
+        owner = self.owner
+        return (not self.disabled and (self.expires_at is None or self.expires_at > at)
+                and owner is not None and owner.is_active)

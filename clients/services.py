@@ -14,11 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
-from iam_project.errors import Forbidden, InvalidInput, NotFound
+from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
 from iam_project.locking import lock_row
 from roles.services import actor_iam_id, ensure_can_manage, replace_roles, resolve_roles
 
-from .models import SECRET_PREFIX, ClientSecret
+from .models import APIKEY_PREFIX, SECRET_PREFIX, ApiKey, ClientSecret
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +121,7 @@ def put_client(actor, pk, props, roles, version=None):
         return create_client(actor, props, roles, pk=pk), True
     client = lock_client(pk, version)
     ensure_not_system(client)
+    ensure_not_locked(client)
     ensure_can_manage(actor, client)
     resolve_roles(roles)
     full = {"description": "", "redirectUris": [], "grantTypes": [], "scopes": [], "clientType": "confidential",
@@ -137,6 +138,7 @@ def update_client(actor, pk, version=None, properties=None, roles=None):
     """PATCH: change only the properties given (and the roles, if given)."""
     client = lock_client(pk, version)
     ensure_not_system(client)
+    ensure_not_locked(client)
     ensure_can_manage(actor, client)
     if roles is not None:
         resolve_roles(roles)
@@ -163,6 +165,7 @@ def delete_client(actor, pk, version=None):
     """Delete a client with its secrets, bindings and tokens: its tokens stop working at once."""
     client = lock_client(pk, version)
     ensure_not_system(client)
+    ensure_not_locked(client)
     ensure_can_manage(actor, client)
     client.delete()
 
@@ -246,3 +249,113 @@ def authenticate_secret(client, value):
                 ClientSecret.objects.filter(pk=secret_id).update(last_used_at=now)
             return True
     return False
+
+
+# --- API keys (the IBM face's credentials of principals and clients) ------------------------------
+
+def ensure_not_locked(obj, what="client"):
+    if getattr(obj, "locked", False):
+        raise Conflict(f"The {what} is locked: unlock it before changing or deleting it.")
+
+
+def generate_api_key_value():
+    """256 random bits with a recognisable prefix."""
+    return APIKEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def ensure_may_manage_keys_of(actor, owner, permission="write"):
+    """Anyone manages their own keys; others' keys need iam/apikeys:<permission> and holding
+    everything the owner holds (a key is the owner's whole power)."""
+    from roles import engine
+
+    if actor is None or (actor.iam_id == owner.iam_id):
+        return
+    if not engine.holds(actor, "iam/apikeys", permission):
+        raise Forbidden(f"Managing another identity's API keys needs iam/apikeys:{permission}.")
+    if permission != "read":
+        ensure_can_manage(actor, owner)
+
+
+@transaction.atomic
+def create_api_key(actor, owner, name, description="", expires_at=None, restricted=False):
+    """Make an API key for ``owner`` (a principal or a client). Returns (ApiKey, value): the value
+    is shown once and stored as its SHA-256 digest. ``restricted``: the account allows only
+    holders of iam/apikeys:write to create keys, even their own."""
+    from roles import engine
+
+    if owner is None or not owner.is_active:
+        raise InvalidInput({"iam_id": ["No active principal or service ID has this iam_id."]})
+    if restricted and actor is not None and not engine.holds(actor, "iam/apikeys", "write"):
+        raise Forbidden("API key creation is restricted in this account (iam/apikeys:write is needed).")
+    ensure_may_manage_keys_of(actor, owner)
+    if getattr(owner, "is_system", False):
+        raise Forbidden("System clients cannot be given API keys.")
+    value = generate_api_key_value()
+    key = ApiKey.objects.create(
+        name=name, description=description or "", iam_id=owner.iam_id, prefix=value[:12],
+        digest=ApiKey.digest_of(value), expires_at=expires_at, created_by=actor_iam_id(actor),
+        **{owner.identity_type: owner},
+    )
+    return key, value
+
+
+def lock_api_key(pk, version=None):
+    return lock_row(ApiKey, pk, version, label="API key")
+
+
+@transaction.atomic
+def update_api_key(actor, pk, version, name=None, description=None, expires_at=None):
+    key = lock_api_key(pk, version)
+    ensure_may_manage_keys_of(actor, key.owner)
+    ensure_not_locked(key, "API key")
+    if name is not None:
+        key.name = name
+    if description is not None:
+        key.description = description
+    if expires_at is not None:
+        key.expires_at = expires_at
+    key.save()
+    return key
+
+
+@transaction.atomic
+def delete_api_key(actor, pk):
+    key = lock_api_key(pk)
+    ensure_may_manage_keys_of(actor, key.owner, "delete" if actor is None or actor.iam_id != key.iam_id else "write")
+    ensure_not_locked(key, "API key")
+    key.delete()
+
+
+@transaction.atomic
+def set_api_key_flag(actor, pk, flag, value):
+    """Lock/unlock or disable/enable a key (``flag`` is ``locked`` or ``disabled``). Idempotent."""
+    key = lock_api_key(pk)
+    ensure_may_manage_keys_of(actor, key.owner)
+    if getattr(key, flag) != value:
+        setattr(key, flag, value)
+        key.save(update_fields=[flag, "modified_at"])
+    return key
+
+
+def authenticate_api_key(value):
+    """The usable key with this value, or None (unknown, disabled, expired, owner suspended)."""
+    if not value or not value.startswith(APIKEY_PREFIX):
+        return None
+    key = ApiKey.objects.select_related("principal", "client").filter(digest=ApiKey.digest_of(value)).first()
+    if key is None or not key.is_usable():
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 300:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key
+
+
+@transaction.atomic
+def set_client_locked(actor, pk, locked):
+    client = lock_client(pk)
+    ensure_not_system(client)
+    ensure_can_manage(actor, client)
+    if client.locked != locked:
+        client.locked = locked
+        client.save(update_fields=["locked", "updated"])
+    return client

@@ -50,3 +50,52 @@ def signed_access_token(request, refresh_token=False):
     token = jwt.JWT(header={"alg": "RS256", "typ": "at+jwt", "kid": key.thumbprint()}, claims=claims)
     token.make_signed_token(key)
     return token.serialize()
+
+
+def issue_token_pair(identity, application, issuer, scope="*:*", grant_type="", family=None, extra_claims=None):
+    """Issue an access token (the same RFC 9068 JWT as the OAuth server's, stored by checksum) and a
+    refresh token for a principal (``"not_supported"`` for a client) — used by the IBM-compatible
+    token endpoint. The access token's
+    life is cut to the identity's earliest just-in-time grant. Returns (access, refresh values,
+    expires_in, iat)."""
+    import secrets as _secrets
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from oauth2_provider.models import get_access_token_model, get_refresh_token_model, set_token_value
+
+    from jit.services import token_lifetime_cap
+
+    from django.conf import settings as django_settings
+
+    default = int(getattr(django_settings, "IAM_ACCESS_TOKEN_DEFAULT_SECONDS", 900))
+    expires_in = token_lifetime_cap(identity, default)
+    key = signing_key()
+    now = int(time.time())
+    principal = identity if identity.identity_type == "principal" else None
+    claims = {
+        "iss": issuer, "sub": str(identity.pk) if principal else str(identity.client_id), "aud": issuer,
+        "iat": now, "nbf": now, "exp": now + expires_in, "jti": uuid.uuid4().hex,
+        "client_id": str(application.client_id), "scope": scope, "iam_id": identity.iam_id,
+        "grant_type": grant_type, **(extra_claims or {}),
+    }
+    token = jwt.JWT(header={"alg": "RS256", "typ": "at+jwt", "kid": key.thumbprint()}, claims=claims)
+    token.make_signed_token(key)
+    access_value = token.serialize()
+    AccessToken, RefreshToken = get_access_token_model(), get_refresh_token_model()
+    access = AccessToken(user=principal, application=application, scope=scope,
+                         expires=timezone.now() + timedelta(seconds=expires_in))
+    set_token_value(access, access_value)
+    access.save()
+    if principal is None:
+        # As IBM answers for service IDs: a client holds its own key and asks again, it gets no
+        # refresh token (django-oauth-toolkit's refresh tokens belong to a user, too).
+        return access_value, "not_supported", expires_in, now
+    refresh_value = _secrets.token_urlsafe(48)
+    refresh = RefreshToken(user=principal, application=application, access_token=access,
+                           token_family=family or uuid.uuid4())
+    set_token_value(refresh, refresh_value)
+    refresh.save()
+    access.source_refresh_token = refresh
+    access.save(update_fields=["source_refresh_token"])
+    return access_value, refresh_value, expires_in, now

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "roles",
     "audit",
     "jit",
+    "ibmcloud",
 ]
 
 MIDDLEWARE = [
@@ -218,6 +219,7 @@ SPECTACULAR_SETTINGS = {
 OAUTH2_PROVIDER_APPLICATION_MODEL = "clients.Client"
 _OIDC_KEY, _OIDC_PREVIOUS_KEYS = load_signing_keys(VAR_DIR)
 _ACCESS_TOKEN_SECONDS = int(os.environ.get("IAM_ACCESS_TOKEN_SECONDS", "900"))
+IAM_ACCESS_TOKEN_DEFAULT_SECONDS = _ACCESS_TOKEN_SECONDS
 
 
 def access_token_lifetime(request):

@@ -34,6 +34,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("resources/", include(resources)),
+    path("", include("ibmcloud.api.urls")),
     path("oauth/", include("clients.oauth_urls", namespace="oauth2_provider")),
     path("oauth/", include(account_urls)),
     re_path(r"^\.well-known/openid-configuration/?$", ConnectDiscoveryInfoView.as_view()),

@@ -103,3 +103,47 @@ class Principal(VersionedModel, TimestampedModel, AbstractBaseUser):
         from roles.engine import decide_app_access
 
         return decide_app_access(self, app_label)
+
+
+class TrustedProfile(VersionedModel, TimestampedModel):
+    """An identity that federated users (or compute resources) take on when their claims match one
+    of its claim rules; it holds roles through policies like any identity."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="", max_length=2000)
+    email = models.EmailField(blank=True, default="")
+    iam_id = models.CharField(max_length=64, unique=True, editable=False)
+
+    iam_id_prefix = "iam-Profile-"
+
+    class Meta:
+        ordering = ("name", "id")
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.iam_id:
+            self.iam_id = f"{self.iam_id_prefix}{self.id}"
+        super().save(*args, **kwargs)
+
+
+class ClaimRule(VersionedModel, TimestampedModel):
+    """Conditions on federated claims (``[{"claim", "operator", "value"}]``, all must hold) that let
+    a session take on the profile for ``expiration`` seconds."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    profile = models.ForeignKey(TrustedProfile, on_delete=models.CASCADE, related_name="rules")
+    name = models.CharField(max_length=255, blank=True, default="")
+    type = models.CharField(max_length=64)  # Profile-SAML or Profile-CR
+    realm_name = models.CharField(max_length=255, blank=True, default="")
+    cr_type = models.CharField(max_length=16, blank=True, default="")
+    expiration = models.PositiveIntegerField(default=43200)
+    conditions = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ("created_at", "id")
+
+    def __str__(self):
+        return self.name or str(self.id)

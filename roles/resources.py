@@ -8,6 +8,10 @@ MODEL_RESOURCES = {
     "principals.principal": "iam/principals",
     "clients.client": "iam/clients",
     "clients.clientsecret": "iam/clients",
+    "clients.apikey": "iam/apikeys",
+    "principals.trustedprofile": "iam/profiles",
+    "principals.claimrule": "iam/profiles",
+    "roles.policy": "iam/policies",
     "roles.role": "iam/roles",
     "roles.rolebinding": "iam/bindings",
 }

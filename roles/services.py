@@ -254,3 +254,88 @@ def purge_expired_bindings(now=None):
             binding.delete()
         count += 1
     return count
+
+
+# --- policies (the IBM face's view of bindings) -------------------------------------------------------
+
+POLICY_STATES = ("active", "deleted")
+
+
+def _policy_binding(actor, policy, identity):
+    return bind_role(actor, identity, policy.role, scope=policy.scope, source=BindingSourceChoices.POLICY)
+
+
+@transaction.atomic
+def create_policy(actor, identity, role, scope, subjects, resources, type="access", description=""):
+    """A policy = a binding of ``role`` to ``identity`` over ``scope``, under the same no-escalation
+    rule as any binding; the IBM-shaped subjects and resources are kept as given."""
+    from .models import Policy
+
+    policy = Policy(type=type, description=description or "", subject_iam_id=identity.iam_id, role=role,
+                    subjects=subjects, resources=resources, scope=scope or "", created_by=actor_iam_id(actor),
+                    last_modified_by=actor_iam_id(actor))
+    policy.binding = _policy_binding(actor, policy, identity)
+    policy.save()
+    return policy
+
+
+def lock_policy(pk, version=None):
+    from iam_project.locking import lock_row
+
+    from .models import Policy
+
+    return lock_row(Policy, pk, version, label="policy")
+
+
+def _drop_binding(actor, policy):
+    if policy.binding_id:
+        binding = policy.binding
+        policy.binding = None
+        policy.save(update_fields=["binding"])
+        unbind(actor, binding)
+
+
+@transaction.atomic
+def replace_policy(actor, pk, version, identity, role, scope, subjects, resources, type="access", description=""):
+    """Replace a policy: the actor must hold both what it granted and what it will grant."""
+    policy = lock_policy(pk, version)
+    ensure_can_grant(actor, policy.role, policy.scope)
+    active = policy.state == "active"
+    _drop_binding(actor, policy)
+    policy.type, policy.description, policy.subject_iam_id = type, description or "", identity.iam_id
+    policy.role, policy.scope, policy.subjects, policy.resources = role, scope or "", subjects, resources
+    policy.last_modified_by = actor_iam_id(actor)
+    if active:
+        policy.binding = _policy_binding(actor, policy, identity)
+    policy.save()
+    return policy
+
+
+@transaction.atomic
+def set_policy_state(actor, pk, version, state, identity_lookup):
+    """``deleted`` removes the binding (the policy grants nothing); ``active`` restores it."""
+    if state not in POLICY_STATES:
+        raise InvalidInput({"state": [f"Must be one of {', '.join(POLICY_STATES)}."]})
+    policy = lock_policy(pk, version)
+    ensure_can_grant(actor, policy.role, policy.scope)
+    if state == policy.state:
+        return policy
+    if state == "deleted":
+        _drop_binding(actor, policy)
+    else:
+        identity = identity_lookup(policy.subject_iam_id)
+        if identity is None:
+            raise Conflict("The policy's subject no longer exists.")
+        policy.binding = _policy_binding(actor, policy, identity)
+    policy.state = state
+    policy.last_modified_by = actor_iam_id(actor)
+    policy.save()
+    return policy
+
+
+@transaction.atomic
+def delete_policy(actor, pk):
+    policy = lock_policy(pk)
+    ensure_can_grant(actor, policy.role, policy.scope)
+    _drop_binding(actor, policy)
+    policy.delete()

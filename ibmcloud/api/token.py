@@ -1,0 +1,104 @@
+"""POST /identity/token: an API key (or a refresh token) for an access token, as IBM's SDKs ask."""
+
+import hashlib
+
+from django.db import transaction
+from oauth2_provider.models import get_application_model, get_refresh_token_model
+from oauth2_provider.settings import oauth2_settings
+from rest_framework.parsers import FormParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+import audit
+from clients.choices import GrantTypeChoices
+from clients.services import authenticate_api_key
+from clients.tokens import issue_token_pair
+
+from .base import account
+
+APIKEY_GRANT = GrantTypeChoices.API_KEY.value
+TOKEN_CLIENT_NAME = "IBM Cloud IAM token service"
+
+
+def token_error(status, code, message):
+    """IBM's token error shape, plus ``errors[0].message`` which the SDK reads."""
+    return Response({"errorCode": code, "errorMessage": message, "errors": [{"code": code, "message": message}]},
+                    status=status, content_type="application/json")
+
+
+def token_client():
+    """The system client that principals' API-key tokens are issued through (made on first use)."""
+    Client = get_application_model()
+    client = Client.objects.filter(name=TOKEN_CLIENT_NAME, is_system=True).first()
+    if client is None:
+        client = Client.objects.create(name=TOKEN_CLIENT_NAME, is_system=True, client_type="confidential",
+                                       grant_types=[APIKEY_GRANT, "refresh_token"])
+    return client
+
+
+class IdentityTokenView(APIView):
+    authentication_classes = []
+    permission_classes = []
+    parser_classes = [FormParser]
+    renderer_classes = [JSONRenderer]
+    versioning_class = None
+
+    def post(self, request):
+        grant_type = request.data.get("grant_type", "")
+        issuer = oauth2_settings.oidc_issuer(request._request)
+        if grant_type == APIKEY_GRANT:
+            return self._apikey(request, issuer)
+        if grant_type == "refresh_token":
+            return self._refresh(request, issuer)
+        return token_error(400, "BXNIM0109E", "Property 'grant_type' must be "
+                                              f"'{APIKEY_GRANT}' or 'refresh_token'.")
+
+    def _respond(self, identity, application, issuer, grant_type, family=None):
+        access, refresh, expires_in, iat = issue_token_pair(
+            identity, application, issuer, grant_type=grant_type, family=family,
+            extra_claims={"account": {"bss": account().account_id}})
+        audit.record("token.issued", application, actor=identity.iam_id, actor_type=identity.identity_type,
+                     details={"grantType": grant_type, "scope": "*:*", "subject": identity.iam_id,
+                              "refreshToken": True})
+        return Response({"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+                         "expires_in": expires_in, "expiration": iat + expires_in, "scope": "ibm openid"},
+                        content_type="application/json")
+
+    @transaction.atomic
+    def _apikey(self, request, issuer):
+        value = request.data.get("apikey", "")
+        if not value:
+            return token_error(400, "BXNIM0415E", "Provide an API key ('apikey').")
+        key = authenticate_api_key(value)
+        if key is None:
+            return token_error(400, "BXNIM0415E", "Provided API key could not be found, is disabled or expired, "
+                                                  "or its owner is suspended.")
+        owner = key.owner
+        application = owner if owner.identity_type == "client" else token_client()
+        return self._respond(owner, application, issuer, APIKEY_GRANT)
+
+    @transaction.atomic
+    def _refresh(self, request, issuer):
+        value = request.data.get("refresh_token", "")
+        RefreshToken = get_refresh_token_model()
+        checksum = hashlib.sha256(value.encode("utf-8")).hexdigest() if value else ""
+        stored = (RefreshToken.objects.select_for_update().select_related("user", "application")
+                  .filter(token_checksum=checksum).first() if value else None)
+        if stored is None:
+            return token_error(400, "BXNIM0407E", "Provided refresh token is invalid.")
+        if stored.revoked is not None:
+            RefreshToken.revoke_family(stored.token_family)  # a replay: the whole family goes
+            return token_error(400, "BXNIM0407E", "Provided refresh token was already used; its family is revoked.")
+        identity = stored.user or stored.application
+        lifetime = oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        if (identity is None or not identity.is_active or not stored.application.is_active
+                or (lifetime and stored.created + timedelta(seconds=lifetime) < timezone.now())):
+            return token_error(400, "BXNIM0408E", "Provided refresh token is expired or its identity is suspended.")
+        family = stored.token_family
+        stored.revoke()
+        return self._respond(identity, stored.application, issuer, "refresh_token", family=family)

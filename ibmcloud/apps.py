@@ -1,0 +1,14 @@
+"""App config for ibmcloud: the IBM Cloud IAM-compatible face of the platform (snake_case API)."""
+
+from django.apps import AppConfig
+
+
+class IbmCloudConfig(AppConfig):
+    name = "ibmcloud"
+    verbose_name = "IBM Cloud IAM compatibility"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from roles.resources import register
+
+        register("ibmcloud.accountsettings", "iam/account")
