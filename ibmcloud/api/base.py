@@ -37,6 +37,16 @@ class IBMView(APIView):
         return allowed(self.request, permission).allowed
 
 
+def ibm_operation(operation_id, tag, body=False, status=200):
+    """The OpenAPI entry of an IBM-face operation, named as in IBM's API description."""
+    from drf_spectacular.types import OpenApiTypes
+    from drf_spectacular.utils import extend_schema
+
+    return extend_schema(operation_id=operation_id, tags=[f"IBM Cloud IAM: {tag}"],
+                         request=OpenApiTypes.OBJECT if body else None,
+                         responses={status: OpenApiTypes.OBJECT if status != 204 else None})
+
+
 def account():
     return AccountSettings.current()
 

@@ -3,6 +3,8 @@
 import hashlib
 
 from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from oauth2_provider.models import get_application_model, get_refresh_token_model
 from oauth2_provider.settings import oauth2_settings
 from rest_framework.parsers import FormParser
@@ -44,6 +46,9 @@ class IdentityTokenView(APIView):
     renderer_classes = [JSONRenderer]
     versioning_class = None
 
+    @extend_schema(operation_id="createAccessToken", tags=["IBM Cloud IAM: Tokens"], auth=[],
+                   request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
+                   responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT})
     def post(self, request):
         grant_type = request.data.get("grant_type", "")
         issuer = oauth2_settings.oidc_issuer(request._request)

@@ -17,7 +17,7 @@ from principals.models import ClaimRule, TrustedProfile
 from roles import services as role_services
 from roles.models import Policy, Role
 
-from .base import IBMView, account, crn, ensure_account, page, parse_id, public_id, stamp, with_etag
+from .base import IBMView, account, crn, ensure_account, ibm_operation, page, parse_id, public_id, stamp, with_etag
 
 Client = get_application_model()
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
@@ -61,6 +61,7 @@ def apikey_json(key, value=""):
 
 
 class ApiKeyListView(IBMView):
+    @ibm_operation("listApiKeys", "API Keys", body=False, status=200)
     def get(self, request):
         params = request.query_params
         if not ensure_account(params.get("account_id"), for_list=True):
@@ -85,6 +86,7 @@ class ApiKeyListView(IBMView):
         body = page(request, [apikey_json(k) for k in keys], "apikeys")
         return Response(body)
 
+    @ibm_operation("createApiKey", "API Keys", body=True, status=201)
     def post(self, request):
         data = _body(request, "name", "iam_id")
         ensure_account(data.get("account_id"))
@@ -98,6 +100,7 @@ class ApiKeyListView(IBMView):
 
 
 class ApiKeyDetailsView(IBMView):
+    @ibm_operation("getApiKeysDetails", "API Keys", body=False, status=200)
     def get(self, request):
         value = request.headers.get("IAM-ApiKey", "")
         key = ApiKey.objects.filter(digest=ApiKey.digest_of(value)).first() if value else None
@@ -115,10 +118,12 @@ class ApiKeyView(IBMView):
             self.need(f"iam/apikeys:{permission}")
         return key
 
+    @ibm_operation("getApiKey", "API Keys", body=False, status=200)
     def get(self, request, id):
         key = self._key(id)
         return with_etag(apikey_json(key), key)
 
+    @ibm_operation("updateApiKey", "API Keys", body=True, status=200)
     def put(self, request, id):
         key = self._key(id, "write")
         data = _body(request)
@@ -127,6 +132,7 @@ class ApiKeyView(IBMView):
                                              expires_at=_expires(data.get("expires_at")))
         return with_etag(apikey_json(key), key)
 
+    @ibm_operation("deleteApiKey", "API Keys", body=False, status=204)
     def delete(self, request, id):
         key = self._key(id, "delete")
         client_services.delete_api_key(request.user, key.pk)
@@ -136,7 +142,7 @@ class ApiKeyView(IBMView):
 class ApiKeyFlagView(IBMView):
     """POST sets the flag (lock / disable), DELETE clears it (unlock / enable)."""
 
-    flag = "locked"
+    flag = ""
 
     def _set(self, request, id, value):
         key = ApiKey.objects.filter(pk=parse_id("ApiKey", id, "API key")).first()
@@ -147,9 +153,28 @@ class ApiKeyFlagView(IBMView):
         client_services.set_api_key_flag(request.user, key.pk, self.flag, value)
         return Response(status=204)
 
+
+
+class ApiKeyLockView(ApiKeyFlagView):
+    flag = "locked"
+
+    @ibm_operation("lockApiKey", "API Keys", status=204)
     def post(self, request, id):
         return self._set(request, id, True)
 
+    @ibm_operation("unlockApiKey", "API Keys", status=204)
+    def delete(self, request, id):
+        return self._set(request, id, False)
+
+
+class ApiKeyDisableView(ApiKeyFlagView):
+    flag = "disabled"
+
+    @ibm_operation("disableApiKey", "API Keys", status=204)
+    def post(self, request, id):
+        return self._set(request, id, True)
+
+    @ibm_operation("enableApiKey", "API Keys", status=204)
     def delete(self, request, id):
         return self._set(request, id, False)
 
@@ -169,6 +194,7 @@ def serviceid_json(client, apikey=None):
 
 
 class ServiceIdListView(IBMView):
+    @ibm_operation("listServiceIds", "Service IDs", body=False, status=200)
     def get(self, request):
         self.need("iam/clients:read")
         params = request.query_params
@@ -185,6 +211,7 @@ class ServiceIdListView(IBMView):
         return Response(page(request, [serviceid_json(c) for c in clients], "serviceids"))
 
     @transaction.atomic
+    @ibm_operation("createServiceId", "Service IDs", body=True, status=201)
     def post(self, request):
         self.need("iam/clients:write")
         data = _body(request, "account_id", "name")
@@ -208,11 +235,13 @@ class ServiceIdView(IBMView):
             raise NotFound(f"No such service ID: {id}.")
         return client
 
+    @ibm_operation("getServiceId", "Service IDs", body=False, status=200)
     def get(self, request, id):
         self.need("iam/clients:read")
         client = self._client(id)
         return with_etag(serviceid_json(client), client)
 
+    @ibm_operation("updateServiceId", "Service IDs", body=True, status=200)
     def put(self, request, id):
         self.need("iam/clients:write")
         client = self._client(id)
@@ -221,6 +250,7 @@ class ServiceIdView(IBMView):
         client = client_services.update_client(request.user, client.pk, version=_version(request), properties=props)
         return with_etag(serviceid_json(client), client)
 
+    @ibm_operation("deleteServiceId", "Service IDs", body=False, status=204)
     def delete(self, request, id):
         self.need("iam/clients:delete")
         client_services.delete_client(request.user, self._client(id).pk)
@@ -233,9 +263,11 @@ class ServiceIdLockView(IBMView):
         client_services.set_client_locked(request.user, parse_id("ServiceId", id, "service ID"), locked)
         return Response(status=204)
 
+    @ibm_operation("lockServiceId", "Service IDs", body=False, status=204)
     def post(self, request, id):
         return self._set(request, id, True)
 
+    @ibm_operation("unlockServiceId", "Service IDs", body=False, status=204)
     def delete(self, request, id):
         return self._set(request, id, False)
 
@@ -260,6 +292,7 @@ def rule_json(rule):
 
 
 class ProfileListView(IBMView):
+    @ibm_operation("listProfiles", "Trusted Profiles", body=False, status=200)
     def get(self, request):
         self.need("iam/profiles:read")
         if not request.query_params.get("account_id"):
@@ -271,6 +304,7 @@ class ProfileListView(IBMView):
             profiles = profiles.filter(name=request.query_params["name"])
         return Response(page(request, [profile_json(p) for p in profiles], "profiles"))
 
+    @ibm_operation("createProfile", "Trusted Profiles", body=True, status=201)
     def post(self, request):
         self.need("iam/profiles:write")
         data = _body(request, "name", "account_id")
@@ -280,18 +314,23 @@ class ProfileListView(IBMView):
         return with_etag(profile_json(profile), profile, status=201)
 
 
-class ProfileView(IBMView):
+class ProfileLookup:
     def _profile(self, profile_id):
         profile = TrustedProfile.objects.filter(pk=parse_id("Profile", profile_id, "trusted profile")).first()
         if profile is None:
             raise NotFound(f"No such trusted profile: {profile_id}.")
         return profile
 
+
+class ProfileView(ProfileLookup, IBMView):
+
+    @ibm_operation("getProfile", "Trusted Profiles", body=False, status=200)
     def get(self, request, profile_id):
         self.need("iam/profiles:read")
         profile = self._profile(profile_id)
         return with_etag(profile_json(profile), profile)
 
+    @ibm_operation("updateProfile", "Trusted Profiles", body=True, status=200)
     def put(self, request, profile_id):
         self.need("iam/profiles:write")
         data = _body(request)
@@ -300,6 +339,7 @@ class ProfileView(IBMView):
                                                 version=_version(request))
         return with_etag(profile_json(profile), profile)
 
+    @ibm_operation("deleteProfile", "Trusted Profiles", body=False, status=204)
     def delete(self, request, profile_id):
         self.need("iam/profiles:delete")
         self._profile(profile_id).delete()
@@ -313,11 +353,13 @@ def _rule_fields(data):
             "expiration": int(expiration) if expiration not in (None, "") else None}
 
 
-class ClaimRuleListView(ProfileView):
+class ClaimRuleListView(ProfileLookup, IBMView):
+    @ibm_operation("listClaimRules", "Claim Rules", body=False, status=200)
     def get(self, request, profile_id):
         self.need("iam/profiles:read")
         return Response({"rules": [rule_json(r) for r in self._profile(profile_id).rules.all()]})
 
+    @ibm_operation("createClaimRule", "Claim Rules", body=True, status=201)
     def post(self, request, profile_id):
         self.need("iam/profiles:write")
         data = _body(request, "type", "conditions")
@@ -325,7 +367,7 @@ class ClaimRuleListView(ProfileView):
         return with_etag(rule_json(rule), rule, status=201)
 
 
-class ClaimRuleView(ProfileView):
+class ClaimRuleView(ProfileLookup, IBMView):
     def _rule(self, profile_id, rule_id):
         rule = ClaimRule.objects.filter(profile=self._profile(profile_id),
                                         pk=parse_id("ClaimRule", rule_id, "claim rule")).first()
@@ -333,11 +375,13 @@ class ClaimRuleView(ProfileView):
             raise NotFound(f"No such claim rule: {rule_id}.")
         return rule
 
+    @ibm_operation("getClaimRule", "Claim Rules", body=False, status=200)
     def get(self, request, profile_id, rule_id):
         self.need("iam/profiles:read")
         rule = self._rule(profile_id, rule_id)
         return with_etag(rule_json(rule), rule)
 
+    @ibm_operation("updateClaimRule", "Claim Rules", body=True, status=200)
     def put(self, request, profile_id, rule_id):
         self.need("iam/profiles:write")
         data = _body(request, "type", "conditions")
@@ -345,6 +389,7 @@ class ClaimRuleView(ProfileView):
                                                 **_rule_fields(data))
         return with_etag(rule_json(rule), rule)
 
+    @ibm_operation("deleteClaimRule", "Claim Rules", body=False, status=204)
     def delete(self, request, profile_id, rule_id):
         self.need("iam/profiles:delete")
         self._rule(profile_id, rule_id).delete()
@@ -414,6 +459,7 @@ def policy_json(request, policy):
 
 
 class PolicyListView(IBMView):
+    @ibm_operation("listPolicies", "Policies", body=False, status=200)
     def get(self, request):
         self.need("iam/policies:read")
         params = request.query_params
@@ -434,6 +480,7 @@ class PolicyListView(IBMView):
             body["next"] = {"start": body["next"]}
         return Response(body)
 
+    @ibm_operation("createPolicy", "Policies", body=True, status=201)
     def post(self, request):
         self.need("iam/policies:write")
         data = _body(request, "subjects", "roles", "resources")
@@ -450,11 +497,13 @@ class PolicyView(IBMView):
             raise NotFound(f"No such policy: {policy_id}.")
         return policy
 
+    @ibm_operation("getPolicy", "Policies", body=False, status=200)
     def get(self, request, policy_id):
         self.need("iam/policies:read")
         policy = self._policy(policy_id)
         return with_etag(policy_json(request, policy), policy)
 
+    @ibm_operation("replacePolicy", "Policies", body=True, status=200)
     def put(self, request, policy_id):
         self.need("iam/policies:write")
         data = _body(request, "subjects", "roles", "resources")
@@ -464,6 +513,7 @@ class PolicyView(IBMView):
                                               description=data.get("description", ""))
         return with_etag(policy_json(request, policy), policy)
 
+    @ibm_operation("updatePolicyState", "Policies", body=True, status=200)
     def patch(self, request, policy_id):
         self.need("iam/policies:write")
         data = _body(request, "state")
@@ -471,6 +521,7 @@ class PolicyView(IBMView):
                                                 data["state"], find_identity)
         return with_etag(policy_json(request, policy), policy)
 
+    @ibm_operation("deletePolicy", "Policies", body=False, status=204)
     def delete(self, request, policy_id):
         self.need("iam/policies:delete")
         role_services.delete_policy(request.user, self._policy(policy_id).pk)
@@ -482,6 +533,7 @@ def _actions(role):
 
 
 class RoleListView(IBMView):
+    @ibm_operation("listRoles", "Roles", body=False, status=200)
     def get(self, request):
         self.need("iam/roles:read")
         params = request.query_params
@@ -518,6 +570,7 @@ def settings_json(settings_row):
 
 
 class AccountSettingsView(IBMView):
+    @ibm_operation("getAccountSettings", "Account Settings", body=False, status=200)
     def get(self, request, account_id):
         self.need("iam/account:read")
         ensure_account(account_id)
@@ -525,6 +578,7 @@ class AccountSettingsView(IBMView):
         return with_etag(settings_json(settings_row), settings_row)
 
     @transaction.atomic
+    @ibm_operation("updateAccountSettings", "Account Settings", body=True, status=200)
     def put(self, request, account_id):
         self.need("iam/account:write")
         ensure_account(account_id)
