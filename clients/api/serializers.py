@@ -75,6 +75,7 @@ class ClientSerializer(IdentityRolesMixin):
     properties = serializers.SerializerMethodField()
     isSystem = serializers.BooleanField(source="is_system", read_only=True)
     suspended = serializers.BooleanField(read_only=True)
+    locked = serializers.BooleanField(read_only=True)
     createdAt = serializers.DateTimeField(source="created", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated", read_only=True)
 

@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from oauth2_provider.models import get_application_model, get_refresh_token_model
 from oauth2_provider.settings import oauth2_settings
-from rest_framework.parsers import FormParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -42,9 +42,14 @@ def token_client():
 class IdentityTokenView(APIView):
     authentication_classes = []
     permission_classes = []
-    parser_classes = [FormParser]
+    parser_classes = [FormParser, MultiPartParser]
     renderer_classes = [JSONRenderer]
     versioning_class = None
+
+    def get_exception_handler(self):
+        from .errors import ibm_exception_handler
+
+        return ibm_exception_handler
 
     @extend_schema(operation_id="createAccessToken", tags=["IBM Cloud IAM: Tokens"], auth=[],
                    request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},

@@ -32,6 +32,9 @@ class Command(BaseCommand):
                 Role.objects.get_or_create(
                     key=key, defaults={"description": description, "acl_entries": entries, "is_system": True}
                 )
+            from ibmcloud.models import AccountSettings
+
+            self.stdout.write(f"Bootstrap: account {AccountSettings.current().account_id}.")
             owners = RoleBinding.objects.owners().filter(principal__isnull=False)
             if owners.exists() and not email:
                 self.stdout.write("Bootstrap: the system roles and an owner already exist; nothing to do.")

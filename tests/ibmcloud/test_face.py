@@ -1,0 +1,220 @@
+"""The IBM-compatible face without the SDK: token errors, IBM's error shape, API-key abuse cases,
+account boundaries, claim-rule evaluation, policy input."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import Client as HttpClient
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from clients import services as client_services
+from clients.models import ApiKey
+from ibmcloud.models import AccountSettings
+from principals.models import ClaimRule, TrustedProfile
+from principals.profiles import profile_matches
+from tests.conftest import api_client_for, make_principal, make_role
+
+pytestmark = pytest.mark.django_db
+APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
+
+
+def token_for(value):
+    return HttpClient().post("/identity/token", {"grant_type": APIKEY_GRANT, "apikey": value,
+                                                 "response_type": "cloud_iam"})
+
+
+def bearer(value):
+    token = token_for(value).json()["access_token"]
+    return HttpClient(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def test_token_shape_and_jwt_claims():
+    owner = make_principal(permissions=["iam/apikeys:read"])
+    _, value = client_services.create_api_key(None, owner, "k")
+    response = token_for(value)
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    body = response.json()
+    assert {"access_token", "refresh_token", "token_type", "expires_in", "expiration"} <= set(body)
+
+
+def test_token_claims_are_numeric_and_the_jit_cap_applies():
+    import base64
+    import json
+
+    from jit import services as jit_services
+    from jit.models import Eligibility
+
+    owner = make_principal()
+    role = make_role(["prod/db:write"], key="ops:db")
+    jit_services.save_eligibility(None, Eligibility(principal=owner, role=role, max_duration=timedelta(hours=1),
+                                                    approval_required=False, justification_required=False))
+    jit_services.request_access(owner, role, timedelta(minutes=2))
+    _, value = client_services.create_api_key(None, owner, "k")
+    body = token_for(value).json()
+    payload = body["access_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert isinstance(claims["exp"], int) and isinstance(claims["iat"], int) and claims["iam_id"] == owner.iam_id
+    assert 110 <= body["expires_in"] <= 120  # no longer than the 2-minute grant
+
+
+@pytest.mark.parametrize("case", ["unknown", "disabled", "expired", "suspended_owner", "suspended_client",
+                                  "missing", "bad_grant"])
+def test_token_refusals_in_ibm_shape(case):
+    owner = make_principal()
+    key, value = client_services.create_api_key(None, owner, "k")
+    data = {"grant_type": APIKEY_GRANT, "apikey": value}
+    if case == "unknown":
+        data["apikey"] = "pak_" + "x" * 43
+    elif case == "disabled":
+        ApiKey.objects.filter(pk=key.pk).update(disabled=True)
+    elif case == "expired":
+        ApiKey.objects.filter(pk=key.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    elif case == "suspended_owner":
+        type(owner).objects.filter(pk=owner.pk).update(suspended=True)
+    elif case == "suspended_client":
+        client = client_services.create_client(None, {"name": "svc", "grantTypes": [APIKEY_GRANT]})
+        _, data["apikey"] = client_services.create_api_key(None, client, "k")
+        client_services.set_client_suspended(None, client.pk, True)
+    elif case == "missing":
+        data.pop("apikey")
+    elif case == "bad_grant":
+        data["grant_type"] = "password"
+    response = HttpClient().post("/identity/token", data)
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["errorMessage"] and body["errors"][0]["message"] and value not in response.content.decode()
+
+
+def test_errors_are_in_ibms_shape():
+    anonymous = HttpClient().get("/v1/apikeys")
+    assert anonymous.status_code == 401 and anonymous["Content-Type"] == "application/json"
+    assert anonymous.json()["errors"][0]["code"] == "unauthorized"
+    owner = make_principal(roles=["system:owner"])
+    _, value = client_services.create_api_key(None, owner, "k")
+    http = bearer(value)
+    missing = http.get("/v1/apikeys/ApiKey-00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404 and missing.json()["errors"][0]["code"] == "not_found"
+    assert missing.json()["trace"] and missing.json()["status_code"] == 404
+    bad = http.post("/v1/apikeys", {"name": "x"}, content_type="application/json")
+    assert bad.status_code == 400 and "iam_id" in bad.json()["errors"][0]["message"]
+
+
+def test_api_key_abuse_cases():
+    alice = make_principal(email="alice@example.com")
+    bob = make_principal(email="bob@example.com")
+    boss = make_principal(email="boss@example.com", roles=["system:owner"])
+    _, alice_value = client_services.create_api_key(None, alice, "alice key")
+    bob_key, _ = client_services.create_api_key(None, bob, "bob key")
+    http = bearer(alice_value)
+    own = http.post("/v1/apikeys", {"name": "mine", "iam_id": alice.iam_id}, content_type="application/json")
+    assert own.status_code == 201 and own.json()["apikey"].startswith("pak_")
+    assert http.post("/v1/apikeys", {"name": "for bob", "iam_id": bob.iam_id},
+                     content_type="application/json").status_code == 403
+    assert http.get(f"/v1/apikeys/ApiKey-{bob_key.pk}").status_code == 403
+    assert http.delete(f"/v1/apikeys/ApiKey-{bob_key.pk}").status_code == 403
+    assert http.get("/v1/apikeys", {"iam_id": bob.iam_id}).status_code == 403
+    assert [k["name"] for k in http.get("/v1/apikeys").json()["apikeys"]] == ["alice key", "mine"]
+    # iam/apikeys:write does not let anyone mint a key for someone holding more than they do
+    keymaster = make_principal(permissions=["iam/apikeys:write", "iam/apikeys:read"])
+    _, km_value = client_services.create_api_key(None, keymaster, "km")
+    refused = bearer(km_value).post("/v1/apikeys", {"name": "take over", "iam_id": boss.iam_id},
+                                    content_type="application/json")
+    assert refused.status_code == 403 and not ApiKey.objects.filter(name="take over").exists()
+    assert AuditEvent.objects.filter(action="access.denied", actor=keymaster.iam_id).exists()
+
+
+def test_restricted_account_allows_key_creation_only_with_the_permission():
+    settings_row = AccountSettings.current()
+    settings_row.restrict_create_platform_apikey = "RESTRICTED"
+    settings_row.save()
+    alice = make_principal()
+    _, value = client_services.create_api_key(None, alice, "bootstrap key")
+    response = bearer(value).post("/v1/apikeys", {"name": "another", "iam_id": alice.iam_id},
+                                  content_type="application/json")
+    assert response.status_code == 403 and "restricted" in response.json()["errors"][0]["message"]
+
+
+def test_other_accounts_see_nothing():
+    owner = make_principal(roles=["system:owner"])
+    _, value = client_services.create_api_key(None, owner, "k")
+    http = bearer(value)
+    assert http.get("/v1/apikeys", {"account_id": "not-ours"}).json()["apikeys"] == []
+    assert http.post("/v1/apikeys", {"name": "x", "iam_id": owner.iam_id, "account_id": "not-ours"},
+                     content_type="application/json").status_code == 403
+    assert http.get("/v1/policies", {"account_id": "not-ours"}).json()["policies"] == []
+    assert http.get("/v2/roles", {"account_id": "not-ours"}).json()["custom_roles"] == []
+
+
+def test_api_key_values_never_reach_the_audit_trail():
+    owner = make_principal()
+    _, value = client_services.create_api_key(None, owner, "k")
+    token_for(value)
+    events = AuditEvent.objects.filter(target_type="apiKey")
+    assert events.filter(action="create").count() == 1
+    from tests.audit.helpers import dump_trail
+
+    trail = dump_trail()
+    assert value not in trail and ApiKey.objects.get().digest not in trail
+
+
+def test_createapikey_command_prints_the_key_once():
+    owner = make_principal(email="ops@example.com")
+    out = StringIO()
+    call_command("createapikey", "ops@example.com", "--name", "ops", stdout=out)
+    value = next(line.split()[-1] for line in out.getvalue().splitlines() if line.startswith("apikey:"))
+    assert token_for(value).status_code == 200
+    assert ApiKey.objects.get().iam_id == owner.iam_id
+
+
+def test_claim_rules_decide_whether_claims_match_a_profile():
+    profile = TrustedProfile.objects.create(name="admins")
+    ClaimRule.objects.create(profile=profile, type="Profile-SAML", realm_name="https://idp.example.com",
+                             conditions=[{"claim": "groups", "operator": "IN", "value": "\"admins\",\"ops\""},
+                                         {"claim": "email", "operator": "CONTAINS", "value": "@example.com"}])
+    rule = profile_matches(profile, {"groups": ["staff", "ops"], "email": "ana@example.com"},
+                           realm_name="https://idp.example.com")
+    assert rule is not None and rule.expiration == 43200
+    assert profile_matches(profile, {"groups": ["staff"], "email": "ana@example.com"}) is None
+    assert profile_matches(profile, {"groups": ["ops"], "email": "ana@evil.test"}) is None
+    assert profile_matches(profile, {"groups": ["ops"], "email": "a@example.com"}, realm_name="https://other") is None
+    assert profile_matches(profile, {"groups": ["ops"], "email": "a@example.com"}, rule_type="Profile-CR") is None
+    ClaimRule.objects.create(profile=profile, type="Profile-SAML",
+                             conditions=[{"claim": "dept", "operator": "EQUALS_IGNORE_CASE", "value": "SECURITY"},
+                                         {"claim": "level", "operator": "NOT_EQUALS", "value": "intern"}])
+    assert profile_matches(profile, {"dept": "security", "level": "senior"}) is not None
+    assert profile_matches(profile, {"dept": "security", "level": "intern"}) is None
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"roles": [{"role_id": "a"}, {"role_id": "b"}]}, "Exactly one role"),
+    ({"roles": [{"role_id": "no:such"}]}, "No role"),
+    ({"subjects": [{"attributes": [{"name": "iam_id", "value": "iam-Profile-x"}]}]}, "No principal"),
+    ({"resources": [{"attributes": [{"name": "accountId", "value": "ACCOUNT"},
+                                    {"name": "region", "value": "eu"}]}]}, "Unsupported"),
+    ({"resources": [{"attributes": [{"name": "serviceName", "value": "billing"}]}]}, "accountId"),
+    ({"type": "authorization"}, "access"),
+])
+def test_policy_input_errors_name_the_part(change, fragment):
+    owner = make_principal(roles=["system:owner"])
+    make_role(["billing/invoices:read"], key="billing:reader")
+    account_id = AccountSettings.current().account_id
+    _, value = client_services.create_api_key(None, owner, "k")
+    body = {"type": "access", "subjects": [{"attributes": [{"name": "iam_id", "value": owner.iam_id}]}],
+            "roles": [{"role_id": "billing:reader"}],
+            "resources": [{"attributes": [{"name": "accountId", "value": account_id}]}], **change}
+    import json
+
+    body = json.loads(json.dumps(body).replace("ACCOUNT", account_id))
+    response = bearer(value).post("/v1/policies", body, content_type="application/json")
+    assert response.status_code == 400 and fragment in response.json()["errors"][0]["message"]
+
+
+def test_the_resources_face_shows_a_locked_service_id_and_refuses_changing_it(owner):
+    client = client_services.create_client(None, {"name": "svc", "grantTypes": [APIKEY_GRANT]})
+    client_services.set_client_locked(None, client.pk, True)
+    api = api_client_for(owner)
+    assert api.get(f"/resources/iam/clients/{client.pk}").json()["locked"] is True
+    assert api.delete(f"/resources/iam/clients/{client.pk}").status_code == 409
