@@ -29,7 +29,7 @@ def sdk(live_server):
 def expect_error(status, call, *args, **kwargs):
     with pytest.raises(ApiException) as error:
         call(*args, **kwargs)
-    assert error.value.code == status, error.value.message
+    assert error.value.status_code == status, error.value.message
     return error.value
 
 
