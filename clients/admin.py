@@ -8,7 +8,7 @@ from oauth2_provider.models import get_application_model
 from iam_project.console import ServiceAdminMixin
 
 from . import services
-from .models import ClientSecret
+from .models import ApiKey, ClientSecret
 
 
 class ClientSecretInline(admin.TabularInline):
@@ -108,3 +108,57 @@ if admin.site.is_registered(Client):  # django-oauth-toolkit registers its own s
     admin.site.unregister(Client)
 admin.site.register(Client, ClientAdmin)
 admin.site.register(ClientSecret, ClientSecretAdmin)
+
+
+class ApiKeyAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """API keys: values are never shown (only made, by the API or ``createapikey``); lock, unlock,
+    disable and enable go through the services."""
+
+    list_display = ("name", "iam_id", "prefix", "locked", "disabled", "expires_at", "last_used_at", "created_at")
+    list_filter = ("locked", "disabled")
+    search_fields = ("name", "=iam_id", "prefix")
+    readonly_fields = ("id", "name", "description", "iam_id", "prefix", "locked", "disabled", "expires_at",
+                       "last_used_at", "created_by", "created_at", "modified_at", "version")
+    fields = readonly_fields
+    actions = ("lock_selected", "unlock_selected", "disable_selected", "enable_selected")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        services.delete_api_key(request.user, obj.pk)
+
+    def _flag(self, request, queryset, flag, value, done):
+        from iam_project.errors import IAMError
+
+        count = 0
+        for key in queryset:
+            try:
+                services.set_api_key_flag(request.user, key.pk, flag, value)
+                count += 1
+            except IAMError as exc:
+                self.message_user(request, f"{key}: {exc.detail or exc.title}", messages.ERROR)
+        if count:
+            self.message_user(request, f"{count} key(s) {done}.", messages.SUCCESS)
+
+    @admin.action(description="Lock the selected keys")
+    def lock_selected(self, request, queryset):
+        self._flag(request, queryset, "locked", True, "locked")
+
+    @admin.action(description="Unlock the selected keys")
+    def unlock_selected(self, request, queryset):
+        self._flag(request, queryset, "locked", False, "unlocked")
+
+    @admin.action(description="Disable the selected keys (no more tokens)")
+    def disable_selected(self, request, queryset):
+        self._flag(request, queryset, "disabled", True, "disabled")
+
+    @admin.action(description="Enable the selected keys")
+    def enable_selected(self, request, queryset):
+        self._flag(request, queryset, "disabled", False, "enabled")
+
+
+admin.site.register(ApiKey, ApiKeyAdmin)

@@ -7,6 +7,7 @@ from iam_project.console import ServiceAdminMixin
 from iam_project.errors import IAMError
 
 from . import services
+from .models import ClaimRule, TrustedProfile
 
 
 class PrincipalAdmin(ServiceAdminMixin, admin.ModelAdmin):
@@ -68,3 +69,18 @@ class PrincipalAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 admin.site.register(get_user_model(), PrincipalAdmin)
+
+
+class ClaimRuleInline(admin.TabularInline):
+    model = ClaimRule
+    extra = 0
+    fields = ("name", "type", "realm_name", "expiration", "conditions")
+
+
+@admin.register(TrustedProfile)
+class TrustedProfileAdmin(admin.ModelAdmin):
+    list_display = ("name", "iam_id", "email", "updated_at")
+    search_fields = ("name", "=iam_id")
+    readonly_fields = ("id", "iam_id", "version", "created_at", "updated_at")
+    fields = ("id", "iam_id", "name", "description", "email", "version", "created_at", "updated_at")
+    inlines = [ClaimRuleInline]
