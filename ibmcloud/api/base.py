@@ -51,18 +51,29 @@ def account():
     return AccountSettings.current()
 
 
-def ensure_account(account_id, for_list=False):
-    """True when ``account_id`` is this installation's (or not given); a list naming another account
-    is empty, anything else naming one is 403 — never someone else's data."""
-    if not account_id or account_id == account().account_id:
+def account_id():
+    """The account's id (never changes once made): cached, so a list of 100 keys is not 100 queries."""
+    from django.core.cache import cache
+
+    value = cache.get("iam:account_id")
+    if value is None:
+        value = account().account_id
+        cache.set("iam:account_id", value, None)
+    return value
+
+
+def ensure_account(named, for_list=False):
+    """True when ``named`` is this installation's account (or none is named); a list naming another
+    account is empty, anything else naming one is 403 — never someone else's data."""
+    if not named or named == account_id():
         return True
     if for_list:
         return False
-    raise PermissionDenied(f"Account {account_id} is not this account.")
+    raise PermissionDenied(f"Account {named} is not this account.")
 
 
 def crn(kind, ident):
-    return f"crn:v1:portcullis:public:iam-identity::a/{account().account_id}::{kind}:{ident}"
+    return f"crn:v1:portcullis:public:iam-identity::a/{account_id()}::{kind}:{ident}"
 
 
 def public_id(prefix, pk):

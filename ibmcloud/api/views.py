@@ -17,7 +17,7 @@ from principals.models import ClaimRule, TrustedProfile
 from roles import services as role_services
 from roles.models import Policy, Role
 
-from .base import IBMView, account, crn, ensure_account, ibm_operation, page, parse_id, public_id, stamp, with_etag
+from .base import IBMView, account, account_id, crn, ensure_account, ibm_operation, page, parse_id, public_id, stamp, with_etag
 
 Client = get_application_model()
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
@@ -54,7 +54,7 @@ def apikey_json(key, value=""):
         "id": public_id("ApiKey", key.pk), "entity_tag": str(key.version), "crn": crn("apikey", key.pk),
         "locked": key.locked, "disabled": key.disabled, "created_at": stamp(key.created_at),
         "created_by": key.created_by, "modified_at": stamp(key.modified_at), "name": key.name,
-        "description": key.description, "iam_id": key.iam_id, "account_id": account().account_id,
+        "description": key.description, "iam_id": key.iam_id, "account_id": account_id(),
         "apikey": value, "expires_at": stamp(key.expires_at), "support_sessions": False,
         "action_when_leaked": "none", "history": [],
     }
@@ -185,7 +185,7 @@ def serviceid_json(client, apikey=None):
     body = {
         "id": public_id("ServiceId", client.pk), "iam_id": client.iam_id, "entity_tag": str(client.version),
         "crn": crn("serviceid", client.pk), "locked": client.locked, "created_at": stamp(client.created),
-        "modified_at": stamp(client.updated), "account_id": account().account_id, "name": client.name,
+        "modified_at": stamp(client.updated), "account_id": account_id(), "name": client.name,
         "description": client.properties.get("description", ""), "unique_instance_crns": [], "history": [],
     }
     if apikey is not None:
@@ -279,7 +279,7 @@ def profile_json(profile):
         "id": public_id("Profile", profile.pk), "entity_tag": str(profile.version), "crn": crn("profile", profile.pk),
         "name": profile.name, "description": profile.description, "email": profile.email,
         "created_at": stamp(profile.created_at), "modified_at": stamp(profile.updated_at), "iam_id": profile.iam_id,
-        "account_id": account().account_id, "history": [],
+        "account_id": account_id(), "history": [],
     }
 
 
@@ -544,7 +544,7 @@ class RoleListView(IBMView):
         same_account = ensure_account(params.get("account_id"), for_list=True)
         custom = [{
             "id": str(r.pk), "name": r.key, "display_name": r.key, "description": r.description,
-            "actions": _actions(r), "crn": role_crn(r), "account_id": account().account_id,
+            "actions": _actions(r), "crn": role_crn(r), "account_id": account_id(),
             "service_name": service or "", "created_at": stamp(r.created_at), "last_modified_at": stamp(r.updated_at),
             "href": request.build_absolute_uri(f"/v2/roles/{r.pk}"),
         } for r in roles if not r.is_system] if same_account else []

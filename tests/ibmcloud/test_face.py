@@ -218,3 +218,22 @@ def test_the_resources_face_shows_a_locked_service_id_and_refuses_changing_it(ow
     api = api_client_for(owner)
     assert api.get(f"/resources/iam/clients/{client.pk}").json()["locked"] is True
     assert api.delete(f"/resources/iam/clients/{client.pk}").status_code == 409
+
+
+def test_listing_api_keys_costs_the_same_queries_for_3_or_30_keys(django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    owner = make_principal(roles=["system:owner"])
+    _, value = client_services.create_api_key(None, owner, "k")
+    http = bearer(value)
+    counts = []
+    for total in (3, 30):
+        while ApiKey.objects.filter(iam_id=owner.iam_id).count() < total:
+            client_services.create_api_key(None, owner, "more")
+        http.get("/v1/apikeys", {"pagesize": 100})  # warm caches
+        with CaptureQueriesContext(connection) as queries:
+            response = http.get("/v1/apikeys", {"pagesize": 100})
+        assert len(response.json()["apikeys"]) == total
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
