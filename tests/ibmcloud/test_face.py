@@ -220,7 +220,7 @@ def test_the_resources_face_shows_a_locked_service_id_and_refuses_changing_it(ow
     assert api.delete(f"/resources/iam/clients/{client.pk}").status_code == 409
 
 
-def test_listing_api_keys_costs_the_same_queries_for_3_or_30_keys(django_assert_num_queries):
+def test_listing_api_keys_costs_the_same_queries_for_3_or_30_keys():
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
