@@ -5,20 +5,13 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
+from iam_project.console import ReadOnlyAdminMixin
+
 from .models import AuditEvent, ChainHead
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Nothing in the trail can be added, changed or deleted from the console."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Nothing in the trail can be added, changed or deleted from the console; no actions either."""
 
     def get_actions(self, request):
         return {}

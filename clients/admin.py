@@ -132,17 +132,7 @@ class ApiKeyAdmin(ServiceAdminMixin, admin.ModelAdmin):
         services.delete_api_key(request.user, obj.pk)
 
     def _flag(self, request, queryset, flag, value, done):
-        from iam_project.errors import IAMError
-
-        count = 0
-        for key in queryset:
-            try:
-                services.set_api_key_flag(request.user, key.pk, flag, value)
-                count += 1
-            except IAMError as exc:
-                self.message_user(request, f"{key}: {exc.detail or exc.title}", messages.ERROR)
-        if count:
-            self.message_user(request, f"{count} key(s) {done}.", messages.SUCCESS)
+        self.act_on_each(request, queryset, lambda actor, pk: services.set_api_key_flag(actor, pk, flag, value), done)
 
     @admin.action(description="Lock the selected keys")
     def lock_selected(self, request, queryset):

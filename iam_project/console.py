@@ -112,7 +112,36 @@ class ServiceAdminMixin:
         """The "History" button of every screen opens the object's audit trail."""
         return audit_history_redirect(object_id)
 
+    def act_on_each(self, request, objects, operation, done):
+        """Run ``operation(actor, pk)`` for each selected object; refusals become messages."""
+        from django.contrib import messages
+
+        from .errors import IAMError
+
+        count = 0
+        for obj in objects:
+            try:
+                operation(request.user, obj.pk)
+                count += 1
+            except IAMError as exc:
+                self.message_user(request, f"{obj}: {exc.detail or exc.title}", messages.ERROR)
+        if count:
+            self.message_user(request, f"{count} {self.model._meta.verbose_name_plural} {done}.", messages.SUCCESS)
+
     def get_actions(self, request):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # bulk deletes would bypass the services' rules
         return actions
+
+
+class ReadOnlyAdminMixin:
+    """Screens that only show: nothing is added, changed or deleted from them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

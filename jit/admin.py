@@ -1,10 +1,9 @@
 """Console screens for just-in-time access: the eligibility editor, and requests to approve, deny or
 revoke (with the time an active grant has left). Every change goes through jit.services."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 
-from iam_project.console import ServiceAdminMixin
-from iam_project.errors import IAMError
+from iam_project.console import ReadOnlyAdminMixin, ServiceAdminMixin
 
 from . import services
 from .choices import RequestStatusChoices
@@ -30,7 +29,7 @@ class EligibilityAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AccessRequest)
-class AccessRequestAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class AccessRequestAdmin(ReadOnlyAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("requester_iam_id", "role", "scope", "duration_iso", "status", "time_left_iso",
                     "justification", "created_at")
     list_filter = ("status", "role")
@@ -40,15 +39,6 @@ class AccessRequestAdmin(ServiceAdminMixin, admin.ModelAdmin):
               "approvals_list", "approvals_required", "starts_at", "expires_at", "time_left_iso", "decided_by",
               "decided_at", "decision_comment", "ended_by", "ended_at", "created_at")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="duration")
     def duration_iso(self, obj):
@@ -63,25 +53,14 @@ class AccessRequestAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def approvals_list(self, obj):
         return ", ".join(f"{a.approver} at {a.at:%Y-%m-%d %H:%M:%S}" for a in obj.approvals.all()) or "—"
 
-    def _each(self, request, queryset, operation, done):
-        count = 0
-        for access_request in queryset:
-            try:
-                operation(request.user, access_request.pk)
-                count += 1
-            except IAMError as exc:
-                self.message_user(request, f"{access_request}: {exc.detail or exc.title}", messages.ERROR)
-        if count:
-            self.message_user(request, f"{count} request(s) {done}.", messages.SUCCESS)
-
     @admin.action(description="Approve the selected pending requests")
     def approve_selected(self, request, queryset):
-        self._each(request, queryset.filter(status=RequestStatusChoices.PENDING), services.approve, "approved")
+        self.act_on_each(request, queryset.filter(status=RequestStatusChoices.PENDING), services.approve, "approved")
 
     @admin.action(description="Deny the selected pending requests")
     def deny_selected(self, request, queryset):
-        self._each(request, queryset.filter(status=RequestStatusChoices.PENDING), services.deny, "denied")
+        self.act_on_each(request, queryset.filter(status=RequestStatusChoices.PENDING), services.deny, "denied")
 
     @admin.action(description="Revoke the selected active grants now")
     def revoke_selected(self, request, queryset):
-        self._each(request, queryset.filter(status=RequestStatusChoices.ACTIVE), services.revoke, "revoked")
+        self.act_on_each(request, queryset.filter(status=RequestStatusChoices.ACTIVE), services.revoke, "revoked")

@@ -1,10 +1,9 @@
 """Console screens for principals: list, edit, bindings inline, suspend / unsuspend actions."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 
 from iam_project.console import ServiceAdminMixin
-from iam_project.errors import IAMError
 
 from . import services
 from .models import ClaimRule, TrustedProfile
@@ -46,26 +45,16 @@ class PrincipalAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Mail a temporary password to selected principals", permissions=["change"])
     def reset_password_selected(self, request, queryset):
-        self._apply(request, queryset, services.request_password_reset, "sent a temporary password")
+        self.act_on_each(request, queryset, services.request_password_reset, "sent a temporary password")
 
     @admin.action(description="Suspend selected principals", permissions=["change"])
     def suspend_selected(self, request, queryset):
-        self._apply(request, queryset, services.suspend_principal, "suspended")
+        self.act_on_each(request, queryset, services.suspend_principal, "suspended")
 
     @admin.action(description="Unsuspend selected principals", permissions=["change"])
     def unsuspend_selected(self, request, queryset):
-        self._apply(request, queryset, services.unsuspend_principal, "unsuspended")
+        self.act_on_each(request, queryset, services.unsuspend_principal, "unsuspended")
 
-    def _apply(self, request, queryset, operation, verb):
-        done = 0
-        for principal in queryset:
-            try:
-                operation(request.user, principal.pk)
-                done += 1
-            except IAMError as exc:
-                self.message_user(request, f"{principal}: {exc.detail}", messages.ERROR)
-        if done:
-            self.message_user(request, f"{done} principal(s) {verb}.", messages.SUCCESS)
 
 
 admin.site.register(get_user_model(), PrincipalAdmin)

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from iam_project.console import ServiceAdminMixin
+from iam_project.console import ReadOnlyAdminMixin, ServiceAdminMixin
 
 from . import services
 from .models import Policy, Role, RoleBinding
@@ -80,7 +80,7 @@ admin.site.register(Role, RoleAdmin)
 admin.site.register(RoleBinding, RoleBindingAdmin)
 
 
-class PolicyAdmin(admin.ModelAdmin):
+class PolicyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """IBM-style policies, read-only here: they are made through /v1/policies (each one a binding,
     which the bindings screen shows and manages)."""
 
@@ -91,13 +91,4 @@ class PolicyAdmin(admin.ModelAdmin):
                        "resources", "binding", "created_by", "last_modified_by", "version", "created_at",
                        "updated_at")
     fields = readonly_fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 admin.site.register(Policy, PolicyAdmin)

@@ -1,6 +1,6 @@
 """/resources/jit/eligibilities and /resources/jit/requests: validate, call a service, serialize."""
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
