@@ -110,6 +110,10 @@ class AccessRequest(VersionedModel, TimestampedModel):
         constraints = [
             models.CheckConstraint(condition=Q(principal__isnull=False) ^ Q(client__isnull=False),
                                    name="jit_request_one_requester"),
+            # One open (pending or active) request per identity, role and scope — held by the
+            # database, so two concurrent requests cannot both pass.
+            models.UniqueConstraint(fields=("requester_iam_id", "role", "scope"),
+                                    condition=Q(status__in=("pending", "active")), name="jit_request_one_open"),
         ]
 
     def __str__(self):

@@ -45,6 +45,12 @@ def _standing_role_keys(identity, at=None):
     )
 
 
+def _is_full_owner(identity):
+    """An unscoped, unconditional, standing system:owner binding (not one over a scope only)."""
+    return (RoleBinding.objects.for_identity(identity).current().owners()
+            .filter(scope="", conditions={}).exclude(source=BindingSourceChoices.JIT).exists())
+
+
 def _holds_role(identity, role, scope=""):
     return all(engine.holds(identity, e["resource"], e["permission"], scope=scope) for e in role.acl_entries)
 
@@ -145,15 +151,15 @@ def request_access(requester, role, duration, justification="", scope=""):
     fitting = [e for e in fitting if justification or not e.justification_required]
     # The least demanding eligibility that fits applies: no approval first, then fewest approvals.
     chosen = min(fitting, key=lambda e: (e.approval_required, e.approvals_required, str(e.pk)))
-    open_requests = AccessRequest.objects.select_for_update().filter(
-        requester_iam_id=requester.iam_id, role=role, scope=scope, status__in=(Status.PENDING, Status.ACTIVE))
-    if open_requests.exists():
-        raise Conflict(f"You already have a pending or active request for {role.key}.")
-    request = AccessRequest.objects.create(
-        requester_iam_id=requester.iam_id, eligibility=chosen, role=role, scope=scope, duration=duration,
-        justification=justification, approvals_required=chosen.approvals_required,
-        approver_role=chosen.approver_role, **_identity_field(requester),
-    )
+    try:
+        with transaction.atomic():  # the partial unique constraint settles a race between two requests
+            request = AccessRequest.objects.create(
+                requester_iam_id=requester.iam_id, eligibility=chosen, role=role, scope=scope, duration=duration,
+                justification=justification, approvals_required=chosen.approvals_required,
+                approver_role=chosen.approver_role, **_identity_field(requester),
+            )
+    except IntegrityError:
+        raise Conflict(f"You already have a pending or active request for {role.key}.") from None
     _record("jit.requested", request, approvalRequired=chosen.approval_required)
     if chosen.approval_required:
         _notify("requested", request)
@@ -274,10 +280,8 @@ def revoke(actor, pk, comment=""):
     request = lock_request(pk)
     if request.status != Status.ACTIVE:
         raise Conflict(f"Only an active grant can be revoked; this request is {request.status}.")
-    if actor is not None and not request.is_requester(actor):
-        is_owner = OWNER_ROLE in _standing_role_keys(actor)
-        if not is_owner:
-            _ensure_can_decide(actor, request)
+    if actor is not None and not request.is_requester(actor) and not _is_full_owner(actor):
+        _ensure_can_decide(actor, request)
     _end(request, Status.REVOKED, actor_iam_id(actor), "jit.revoked", comment=comment or "")
     _notify("revoked", request)
     return request

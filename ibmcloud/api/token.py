@@ -93,8 +93,10 @@ class IdentityTokenView(APIView):
         value = request.data.get("refresh_token", "")
         RefreshToken = get_refresh_token_model()
         checksum = hashlib.sha256(value.encode("utf-8")).hexdigest() if value else ""
+        # Only refresh tokens this endpoint issued: one from the OAuth server (another client's, with
+        # its own scopes) must never turn into an unscoped token here.
         stored = (RefreshToken.objects.select_for_update().select_related("user", "application")
-                  .filter(token_checksum=checksum).first() if value else None)
+                  .filter(token_checksum=checksum, application=token_client()).first() if value else None)
         if stored is None:
             return token_error(400, "BXNIM0407E", "Provided refresh token is invalid.")
         if stored.revoked is not None:

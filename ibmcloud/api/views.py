@@ -41,10 +41,23 @@ def _version(request):
 def _expires(value, field="expires_at"):
     if value in (None, ""):
         return None
-    parsed = parse_datetime(str(value))
+    try:
+        parsed = parse_datetime(str(value))
+    except ValueError:
+        parsed = None
     if parsed is None:
         raise ValidationError({field: ["Must be an ISO 8601 date and time."]})
     return parsed
+
+
+def _text(data, field, max_length=255):
+    """A string field of the body, or a 400 naming it."""
+    value = data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > max_length:
+        raise ValidationError({field: [f"Must be a string of at most {max_length} characters."]})
+    return value
 
 
 # --- API keys --------------------------------------------------------------------------------------------
@@ -89,12 +102,13 @@ class ApiKeyListView(IBMView):
     @ibm_operation("createApiKey", "API Keys", body=True, status=201)
     def post(self, request):
         data = _body(request, "name", "iam_id")
-        ensure_account(data.get("account_id"))
-        owner = find_identity(data["iam_id"])
+        ensure_account(_text(data, "account_id", 64))
+        owner = find_identity(_text(data, "iam_id", 64))
         if owner is None:
             raise InvalidInput({"iam_id": ["No principal or service ID has this iam_id."]})
         restricted = account().restrict_create_platform_apikey == "RESTRICTED"
-        key, value = client_services.create_api_key(request.user, owner, data["name"], data.get("description", ""),
+        key, value = client_services.create_api_key(request.user, owner, _text(data, "name"),
+                                                    _text(data, "description", 2000) or "",
                                                     _expires(data.get("expires_at")), restricted=restricted)
         return with_etag(apikey_json(key, value), key, status=201)
 
@@ -127,8 +141,8 @@ class ApiKeyView(IBMView):
     def put(self, request, id):
         key = self._key(id, "write")
         data = _body(request)
-        key = client_services.update_api_key(request.user, key.pk, _version(request), name=data.get("name"),
-                                             description=data.get("description"),
+        key = client_services.update_api_key(request.user, key.pk, _version(request), name=_text(data, "name"),
+                                             description=_text(data, "description", 2000),
                                              expires_at=_expires(data.get("expires_at")))
         return with_etag(apikey_json(key), key)
 
@@ -348,9 +362,14 @@ class ProfileView(ProfileLookup, IBMView):
 
 def _rule_fields(data):
     expiration = data.get("expiration")
-    return {"type": data.get("type"), "conditions": data.get("conditions"), "name": data.get("name"),
-            "realm_name": data.get("realm_name"), "cr_type": data.get("cr_type"),
-            "expiration": int(expiration) if expiration not in (None, "") else None}
+    if expiration not in (None, ""):
+        if isinstance(expiration, bool) or not str(expiration).isdigit() or len(str(expiration)) > 6:
+            raise ValidationError({"expiration": ["Must be a number of seconds."]})
+        expiration = int(expiration)
+    else:
+        expiration = None
+    return {"type": _text(data, "type", 64), "conditions": data.get("conditions"), "name": _text(data, "name"),
+            "realm_name": _text(data, "realm_name"), "cr_type": _text(data, "cr_type", 16), "expiration": expiration}
 
 
 class ClaimRuleListView(ProfileLookup, IBMView):
@@ -415,6 +434,8 @@ def _policy_input(data):
         [subject] = subjects
         attributes = {a["name"]: a["value"] for a in subject["attributes"]}
         iam_id = attributes["iam_id"]
+        if not isinstance(iam_id, str):
+            raise TypeError
     except (TypeError, ValueError, KeyError):
         raise InvalidInput({"subjects": ["One subject with an iam_id attribute is required."]}) from None
     identity = find_identity(iam_id)
@@ -423,6 +444,8 @@ def _policy_input(data):
     try:
         [role_ref] = roles
         role_id = role_ref["role_id"]
+        if not isinstance(role_id, str):
+            raise TypeError
     except (TypeError, ValueError, KeyError):
         raise InvalidInput({"roles": ["Exactly one role {role_id} is supported per policy."]}) from None
     role = Role.objects.filter(key=role_id[len(ROLE_CRN):] if role_id.startswith(ROLE_CRN) else role_id).first()
@@ -431,18 +454,28 @@ def _policy_input(data):
     try:
         [resource] = resources
         found = {a["name"]: a for a in resource["attributes"]}
-    except (TypeError, ValueError, KeyError):
-        raise InvalidInput({"resources": ["One resource with attributes is required."]}) from None
+        values = {name: attribute["value"] for name, attribute in found.items()}
+        if not all(isinstance(v, str) and v and "/" not in v for v in values.values()):
+            raise TypeError
+    except (TypeError, ValueError, KeyError, AttributeError):
+        raise InvalidInput({"resources": ["One resource whose attributes each have a name and a non-empty "
+                                          "string value (without '/') is required."]}) from None
     if "accountId" not in found:
         raise InvalidInput({"resources": ["The accountId attribute is required."]})
-    ensure_account(found["accountId"]["value"])
+    ensure_account(values["accountId"])
     unknown = sorted(set(found) - {"accountId", *SCOPE_ATTRIBUTES})
     if unknown:
         raise InvalidInput({"resources": [f"Unsupported attributes: {', '.join(unknown)}."]})
     if any(a.get("operator", "stringEquals") != "stringEquals" for a in found.values()):
         raise InvalidInput({"resources": ["Only the stringEquals operator is supported."]})
-    scope = "/".join(str(found[name]["value"]) for name in SCOPE_ATTRIBUTES if name in found)
-    return identity, role, scope
+    given = [name for name in SCOPE_ATTRIBUTES if name in found]
+    # The scope is the path serviceName[/serviceInstance][/resourceType[/resource]]: a narrower
+    # attribute never stands without the broader one it belongs to.
+    if given and "serviceName" not in given:
+        raise InvalidInput({"resources": ["serviceName is required with any narrower attribute."]})
+    if "resource" in found and "resourceType" not in found:
+        raise InvalidInput({"resources": ["resource needs resourceType."]})
+    return identity, role, "/".join(values[name] for name in given)
 
 
 def policy_json(request, policy):
@@ -562,6 +595,34 @@ RESTRICT_VALUES = ("RESTRICTED", "NOT_RESTRICTED", "NOT_SET")
 MFA_VALUES = ("NONE", "NONE_NO_ROPC", "TOTP", "TOTP4ALL", "LEVEL1", "LEVEL2", "LEVEL3")
 
 
+def _setting_problem(field, value):
+    """Why ``value`` is not acceptable for ``field``, or None."""
+    import ipaddress
+
+    if not isinstance(value, str):
+        return "Must be a string."
+    if field.startswith("restrict_"):
+        return None if value in RESTRICT_VALUES else f"Must be one of {', '.join(RESTRICT_VALUES)}."
+    if field == "mfa":
+        return None if value in MFA_VALUES else f"Must be one of {', '.join(MFA_VALUES)}."
+    if field.endswith("_seconds"):
+        if value == "NOT_SET" or (value.isdigit() and 900 <= int(value) <= 86400 * 30):
+            return None
+        return "Must be NOT_SET or a number of seconds between 900 and 2592000."
+    if field == "max_sessions_per_identity":
+        return None if value == "NOT_SET" or (value.isdigit() and 1 <= int(value) <= 10) else \
+            "Must be NOT_SET or a number from 1 to 10."
+    if field == "allowed_ip_addresses":
+        if len(value) > 2000:
+            return "At most 2000 characters."
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                return f"{part!r} is not an IP address or network."
+    return None
+
+
 def settings_json(settings_row):
     body = {"account_id": settings_row.account_id, "entity_tag": str(settings_row.version), "history": [],
             "user_mfa": []}
@@ -592,14 +653,11 @@ class AccountSettingsView(IBMView):
         for field in SETTINGS_FIELDS:
             if data.get(field) is None:
                 continue
-            value = str(data[field])
-            if field.startswith("restrict_") and value not in RESTRICT_VALUES:
-                errors[field] = [f"Must be one of {', '.join(RESTRICT_VALUES)}."]
-            elif field == "mfa" and value not in MFA_VALUES:
-                errors[field] = [f"Must be one of {', '.join(MFA_VALUES)}."]
-            elif field.endswith("_seconds") and value != "NOT_SET" and not value.isdigit():
-                errors[field] = ["Must be a number of seconds or NOT_SET."]
-            setattr(settings_row, field, value)
+            value, problem = data[field], _setting_problem(field, data[field])
+            if problem:
+                errors[field] = [problem]
+            else:
+                setattr(settings_row, field, str(value))
         if errors:
             raise InvalidInput(errors)
         settings_row.save()

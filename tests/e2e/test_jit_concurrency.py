@@ -51,3 +51,30 @@ def test_two_concurrent_approvals_make_one_grant():
     assert RoleBinding.objects.filter(source="jit", principal=requester).count() == 1
     request = AccessRequest.objects.get(pk=request.pk)
     assert request.status == "active" and request.approvals.count() == 1
+
+
+def test_two_concurrent_requests_for_the_same_role_make_one():
+    role = make_role(["prod/db:write"], key="ops:db-admin")
+    requester = make_principal(email="dev@example.com")
+    services.save_eligibility(None, Eligibility(principal=requester, role=role, max_duration=timedelta(hours=1),
+                                                approval_required=False, justification_required=False))
+    start = threading.Barrier(2, timeout=10)
+    outcomes = []
+
+    def ask():
+        try:
+            start.wait()
+            services.request_access(requester, role, timedelta(minutes=10))
+            outcomes.append("created")
+        except Conflict:
+            outcomes.append("conflict")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(outcomes) == ["conflict", "created"]
+    assert RoleBinding.objects.filter(source="jit", principal=requester).count() == 1

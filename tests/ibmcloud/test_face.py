@@ -237,3 +237,70 @@ def test_listing_api_keys_costs_the_same_queries_for_3_or_30_keys():
         assert len(response.json()["apikeys"]) == total
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_a_refresh_token_of_the_oauth_server_is_refused_by_the_ibm_token_endpoint():
+    from oauth2_provider.models import get_refresh_token_model, set_token_value
+
+    principal = make_principal()
+    app = client_services.create_client(None, {"name": "web", "grantTypes": ["authorization_code", "refresh_token"],
+                                               "redirectUris": ["https://app.example.com/cb"], "scopes": ["openid"]})
+    refresh = get_refresh_token_model()(user=principal, application=app)
+    set_token_value(refresh, "narrow-scoped-refresh-token-value")
+    refresh.save()
+    response = HttpClient().post("/identity/token", {"grant_type": "refresh_token",
+                                                     "refresh_token": "narrow-scoped-refresh-token-value"})
+    assert response.status_code == 400  # never turned into an unscoped token
+
+
+@pytest.mark.parametrize("path, method, body, field", [
+    ("/v1/apikeys", "post", {"name": "x", "iam_id": 5}, "iam_id"),
+    ("/v1/apikeys", "post", {"name": "x", "iam_id": "IAM", "expires_at": "2025-02-30T00:00:00Z"}, "expires_at"),
+    ("/v1/apikeys", "post", {"name": ["x"], "iam_id": "IAM"}, "name"),
+    ("/v1/policies", "post", {"type": "access", "subjects": [{"attributes": [{"name": "iam_id", "value": "IAM"}]}],
+                              "roles": [{"role_id": 5}], "resources": []}, "roles"),
+    ("/v1/policies", "post", {"type": "access", "subjects": [{"attributes": [{"name": "iam_id", "value": "IAM"}]}],
+                              "roles": [{"role_id": "billing:reader"}],
+                              "resources": [{"attributes": [{"name": "accountId"}]}]}, "resources"),
+    ("/v1/policies", "post", {"type": "access", "subjects": [{"attributes": [{"name": "iam_id", "value": "IAM"}]}],
+                              "roles": [{"role_id": "billing:reader"}],
+                              "resources": [{"attributes": [{"name": "accountId", "value": "ACCOUNT"},
+                                                            {"name": "resourceType", "value": "iam"}]}]},
+     "serviceName"),
+])
+def test_malformed_bodies_are_400_not_500(path, method, body, field):
+    import json
+
+    owner = make_principal(roles=["system:owner"])
+    make_role(["billing/invoices:read"], key="billing:reader")
+    _, value = client_services.create_api_key(None, owner, "k")
+    text = json.dumps(body).replace('"IAM"', json.dumps(owner.iam_id)).replace(
+        '"ACCOUNT"', json.dumps(AccountSettings.current().account_id))
+    response = getattr(bearer(value), method)(path, text, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()["errors"][0]["message"]
+
+
+def test_claim_rule_expiration_and_account_settings_are_validated():
+    owner = make_principal(roles=["system:owner"])
+    _, value = client_services.create_api_key(None, owner, "k")
+    http = bearer(value)
+    profile = TrustedProfile.objects.create(name="p")
+    conditions = [{"claim": "g", "operator": "EQUALS", "value": "a"}]
+    for expiration in ("abc", [1], True):
+        response = http.post(f"/v1/profiles/Profile-{profile.pk}/rules",
+                             {"type": "Profile-SAML", "conditions": conditions, "expiration": expiration},
+                             content_type="application/json")
+        assert response.status_code == 400 and "expiration" in response.json()["errors"][0]["message"]
+    account_id = AccountSettings.current().account_id
+    url = f"/v1/accounts/{account_id}/settings/identity"
+    for field, bad in (("session_expiration_in_seconds", "99999999999999999999"), ("mfa", "SMS"),
+                       ("max_sessions_per_identity", "100"), ("allowed_ip_addresses", "10.0.0.0/8,not-an-ip"),
+                       ("restrict_create_service_id", 5)):
+        etag = http.get(url)["ETag"]
+        response = http.put(url, {field: bad}, content_type="application/json", HTTP_IF_MATCH=etag)
+        assert response.status_code == 400 and field in response.json()["errors"][0]["message"], response.content
+    etag = http.get(url)["ETag"]
+    ok = http.put(url, {"allowed_ip_addresses": "10.0.0.0/8, 192.0.2.1", "session_expiration_in_seconds": "3600"},
+                  content_type="application/json", HTTP_IF_MATCH=etag)
+    assert ok.status_code == 200 and ok.json()["session_expiration_in_seconds"] == "3600"

@@ -220,3 +220,17 @@ def test_approver_role_restriction(requester, approver, db_admin_role, make_elig
 
     bind_role(None, approver, dba)
     assert lead.post(f"{REQUESTS}/{pk}/approve", {}, format="json").status_code == 200
+
+
+def test_an_owner_over_a_scope_only_cannot_revoke_others_grants(requester, approver, make_eligibility):
+    from roles.services import bind_role
+    from roles.models import Role
+
+    make_eligibility()
+    pk = ask(api_client_for(requester)).json()["id"]
+    api_client_for(approver).post(f"{REQUESTS}/{pk}/approve", {}, format="json")
+    scoped_owner = make_principal()
+    bind_role(None, scoped_owner, Role.objects.get(key="system:owner"), scope="clients/x")
+    assert api_client_for(scoped_owner).post(f"{REQUESTS}/{pk}/revoke", {}, format="json").status_code == 403
+    full_owner = make_principal(roles=["system:owner"])
+    assert api_client_for(full_owner).post(f"{REQUESTS}/{pk}/revoke", {}, format="json").status_code == 200
