@@ -2,12 +2,7 @@
 request, so that a kept-alive HTTP connection never holds a session past the test database."""
 
 import pytest
-from django.core.servers.basehttp import WSGIRequestHandler
 from django.db import connections
-
-# One request per connection on the live server: no request thread is left waiting on a kept-alive
-# socket when the server stops (it would die noisily at interpreter exit).
-WSGIRequestHandler.protocol_version = "HTTP/1.0"
 
 
 @pytest.fixture(autouse=True)
