@@ -133,13 +133,27 @@ class Break:
 
 
 def verify(progress=None):
-    """Walk every lane; return the breaks found, the earliest (by seq) first.
+    """Walk every lane in one consistent snapshot; return the breaks found, the earliest (by seq) first.
+
+    The heads and the events are read in one transaction (REPEATABLE READ on PostgreSQL), so writes
+    committed while it runs are not mistaken for events appended behind a head.
 
     Catches an edited event (its hash no longer matches its content), a removed one (a gap in the
     positions, or a successor whose prev_hash names something else), an inserted one (a position
     taken twice or out of order, or a prev_hash that does not link) and a truncated tail (the head
     row records a longer chain or another last hash).
     """
+    from django.db import transaction
+
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and outermost:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        return _verify(progress)
+
+
+def _verify(progress):
     breaks = []
     heads = {h.lane: h for h in ChainHead.objects.all()}
     lanes = set(heads) | set(AuditEvent.objects.values_list("lane", flat=True).distinct().order_by())

@@ -10,7 +10,7 @@ import logging
 import secrets
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
@@ -52,8 +52,20 @@ def properties_of(client):
     }
 
 
-def _apply(client, props):
+def ensure_may_mark_first_party(actor, client, props):
+    """Skipping consent lets the client act for anyone who signs in, without asking them: only a
+    full owner may turn it on."""
+    from roles import engine
+
+    if not props.get("firstParty") or client.skip_authorization or actor is None:
+        return
+    if not engine.holds(actor, "*", "*"):
+        raise Forbidden("Only an owner (holding every permission) may mark a client first-party (no consent).")
+
+
+def _apply(client, props, actor=None):
     """Set the given properties on the (unsaved) client; returns True if anything changed."""
+    ensure_may_mark_first_party(actor, client, props)
     before = properties_of(client)
     if "name" in props:
         client.name = props["name"]
@@ -104,7 +116,7 @@ def create_client(actor, props, roles=(), pk=None):
     client = _client_model()(client_type="confidential")
     if pk is not None:
         client.id = pk
-    _apply(client, props)
+    _apply(client, props, actor)
     _save(client)
     if roles:
         replace_roles(actor, client, roles)
@@ -118,7 +130,11 @@ def put_client(actor, pk, props, roles, version=None):
     if not _client_model().objects.filter(pk=pk).exists():
         if version is not None:
             raise NotFound("No such client, so If-Match cannot match.")
-        return create_client(actor, props, roles, pk=pk), True
+        try:
+            with transaction.atomic():
+                return create_client(actor, props, roles, pk=pk), True
+        except IntegrityError:
+            raise Conflict("The client was created by another request at the same time; read it and retry.") from None
     client = lock_client(pk, version)
     ensure_not_system(client)
     ensure_not_locked(client)
@@ -126,7 +142,7 @@ def put_client(actor, pk, props, roles, version=None):
     resolve_roles(roles)
     full = {"description": "", "redirectUris": [], "grantTypes": [], "scopes": [], "clientType": "confidential",
             "firstParty": False, **props}
-    changed = _apply(client, full)
+    changed = _apply(client, full, actor)
     changed |= replace_roles(actor, client, roles)
     if changed:
         _save(client)
@@ -142,7 +158,7 @@ def update_client(actor, pk, version=None, properties=None, roles=None):
     ensure_can_manage(actor, client)
     if roles is not None:
         resolve_roles(roles)
-    changed = _apply(client, properties or {})
+    changed = _apply(client, properties or {}, actor)
     if roles is not None:
         changed |= replace_roles(actor, client, roles)
     if changed:
@@ -154,6 +170,7 @@ def update_client(actor, pk, version=None, properties=None, roles=None):
 def set_client_roles(actor, pk, roles, version=None):
     client = lock_client(pk, version)
     ensure_not_system(client)
+    ensure_not_locked(client)
     ensure_can_manage(actor, client)
     if replace_roles(actor, client, roles):
         client.save(update_fields=["updated"])  # a new version: the roles are part of the ETag

@@ -22,7 +22,7 @@ class EligibilityAdmin(ServiceAdminMixin, admin.ModelAdmin):
     readonly_fields = ("created_by", "version")
 
     def save_model(self, request, obj, form, change):
-        services.save_eligibility(request.user, obj)
+        services.save_eligibility(request.user, obj, replacing=change)
 
     def delete_model(self, request, obj):
         services.delete_eligibility(request.user, obj.pk)

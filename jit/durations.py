@@ -22,9 +22,13 @@ def format_duration(value):
 
 def parse_iso_duration(text):
     """An ISO 8601 duration ('P…') -> timedelta, or None. Whole seconds; no years or months."""
-    if not isinstance(text, str) or not text.startswith("P") or "Y" in text or ("M" in text.split("T")[0][1:]):
+    if (not isinstance(text, str) or len(text) > 32 or not text.startswith("P") or "Y" in text
+            or ("M" in text.split("T")[0][1:])):
         return None
-    value = parse_duration(text)
+    try:
+        value = parse_duration(text)
+    except (OverflowError, ValueError):
+        return None
     if value is None or value.microseconds:
         return None
     return value

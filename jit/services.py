@@ -95,9 +95,15 @@ def _check_eligibility(eligibility):
 
 
 @transaction.atomic
-def save_eligibility(actor, eligibility):
+def save_eligibility(actor, eligibility, replacing=False, version=None):
     """Create or replace an eligibility. The actor must hold the role it makes requestable (and the
-    approver role it names): nobody makes grantable what they could not grant themselves."""
+    approver role it names) — and, when replacing, what the stored one made requestable: nobody makes
+    grantable, or takes away, what they could not grant themselves."""
+    if replacing:
+        stored = lock_eligibility(eligibility.pk, version)
+        ensure_can_grant(actor, stored.role, stored.scope)
+        if stored.approver_role is not None:
+            ensure_can_grant(actor, stored.approver_role)
     _check_eligibility(eligibility)
     ensure_can_grant(actor, eligibility.role, eligibility.scope)
     if eligibility.approver_role is not None:

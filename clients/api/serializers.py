@@ -27,10 +27,14 @@ def _is_loopback(host):
 def validate_redirect_uri(uri):
     """Absolute https URIs; http only to a loopback address (RFC 8252 native apps); exact, no
     wildcards and no fragment (RFC 9700 §4.1)."""
-    parts = urlsplit(uri)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        parts = urlsplit(uri)
+        hostname = parts.hostname
+    except ValueError:
+        raise serializers.ValidationError(f"{uri!r} is not a valid URI.") from None
+    if parts.scheme not in ("https", "http") or not hostname:
         raise serializers.ValidationError(f"{uri!r} is not an absolute http(s) URI.")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not _is_loopback(hostname):
         raise serializers.ValidationError(f"{uri!r}: plain http is only allowed to a loopback address.")
     if parts.fragment or "#" in uri:
         raise serializers.ValidationError(f"{uri!r}: a redirect URI must not have a fragment.")

@@ -89,12 +89,9 @@ class EligibilityViewSet(IAMViewSet):
     @extend_schema(request=EligibilityInputSerializer, parameters=[IF_MATCH], responses=EligibilitySerializer)
     def update(self, request, pk=None):
         data = self.validated(EligibilityInputSerializer)
-        from django.db import transaction
-
-        with transaction.atomic():
-            eligibility = services.lock_eligibility(parse_uuid(pk), expected_version(request))
-            services.ensure_can_grant(request.user, eligibility.role, eligibility.scope)  # hold what it was
-            services.save_eligibility(request.user, self._fill(eligibility, data))
+        eligibility = self.get_object()
+        services.save_eligibility(request.user, self._fill(eligibility, data), replacing=True,
+                                  version=expected_version(request))
         return self.respond(self.get_queryset().get(pk=eligibility.pk))
 
     @extend_schema(parameters=[IF_MATCH], responses={204: None})

@@ -44,8 +44,9 @@ def test_put_creates_then_replaces_idempotently(admin):
 def test_patch_list_get_delete(admin):
     pk = uuid.uuid4()
     etag = put(admin, pk, WEB)["ETag"]
-    patched = admin.patch(f"{URL}/{pk}", {"properties": {"firstParty": True}}, format="json", HTTP_IF_MATCH=etag)
-    assert patched.status_code == 200 and patched.json()["properties"]["firstParty"] is True
+    patched = admin.patch(f"{URL}/{pk}", {"properties": {"description": "main app"}}, format="json",
+                          HTTP_IF_MATCH=etag)
+    assert patched.status_code == 200 and patched.json()["properties"]["description"] == "main app"
     assert patched.json()["properties"]["name"] == "Web app"
     listed = admin.get(URL, {"nameContains": "web"}).json()["results"]
     assert [c["id"] for c in listed] == [str(pk)]
@@ -160,3 +161,31 @@ def test_suspend_and_unsuspend(admin):
 def test_unknown_and_malformed_ids(admin):
     assert admin.get(f"{URL}/{uuid.uuid4()}").status_code == 404
     assert admin.get(f"{URL}/nope").status_code == 400
+
+
+def test_only_an_owner_marks_a_client_first_party(admin, owner):
+    from tests.conftest import api_client_for
+
+    pk = uuid.uuid4()
+    assert put(admin, pk, {**WEB, "firstParty": True}).status_code == 403  # skipping consent is an owner's call
+    assert put(admin, pk, WEB).status_code == 201
+    assert admin.patch(f"{URL}/{pk}", {"properties": {"firstParty": True}}, format="json").status_code == 403
+    response = api_client_for(owner).patch(f"{URL}/{pk}", {"properties": {"firstParty": True}}, format="json")
+    assert response.status_code == 200 and response.json()["properties"]["firstParty"] is True
+
+
+def test_malformed_redirect_uri_is_400_not_500(admin):
+    response = put(admin, uuid.uuid4(), {**WEB, "redirectUris": ["https://[abc/cb"]})
+    assert response.status_code == 400 and "properties.redirectUris[0]" in response.json()["errors"]
+
+
+def test_a_locked_client_keeps_its_roles(owner):
+    from tests.conftest import api_client_for
+
+    from clients import services
+
+    client = services.create_client(None, {"name": "svc", "grantTypes": ["client_credentials"]})
+    services.set_client_locked(None, client.pk, True)
+    response = api_client_for(owner).put(f"{URL}/{client.pk}/roles", {"roles": ["system:portal:full"]},
+                                         format="json")
+    assert response.status_code == 409

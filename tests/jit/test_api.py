@@ -234,3 +234,25 @@ def test_an_owner_over_a_scope_only_cannot_revoke_others_grants(requester, appro
     assert api_client_for(scoped_owner).post(f"{REQUESTS}/{pk}/revoke", {}, format="json").status_code == 403
     full_owner = make_principal(roles=["system:owner"])
     assert api_client_for(full_owner).post(f"{REQUESTS}/{pk}/revoke", {}, format="json").status_code == 200
+
+
+@pytest.mark.parametrize("duration", ["P9999999999D", "P999999999DT24H", "PT" + "9" * 40 + "S"])
+def test_huge_durations_are_400_not_500(requester, make_eligibility, manager, duration):
+    make_eligibility()
+    response = ask(api_client_for(requester), duration=duration)
+    assert response.status_code == 400 and "duration" in response.json()["errors"]
+    response = manager.post(ELIGIBILITIES, {"iamId": requester.iam_id, "role": "ops:db-admin",
+                                            "maxDuration": duration}, format="json")
+    assert response.status_code == 400 and "maxDuration" in response.json()["errors"]
+
+
+def test_replacing_an_eligibility_needs_holding_what_it_granted(api_as, requester, db_admin_role):
+    other = make_role(["other/thing:read"], key="ops:other")
+    eligibility = services.save_eligibility(None, Eligibility(principal=requester, role=db_admin_role,
+                                                              max_duration=timedelta(hours=1)))
+    holder_of_other_only = api_as("jit/eligibilities:write", "jit/eligibilities:read", "other/thing:read")
+    response = holder_of_other_only.put(f"{ELIGIBILITIES}/{eligibility.pk}",
+                                        {"iamId": requester.iam_id, "role": "ops:other", "maxDuration": "PT1H"},
+                                        format="json")
+    assert response.status_code == 403
+    assert Eligibility.objects.get(pk=eligibility.pk).role == db_admin_role
