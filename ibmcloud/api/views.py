@@ -60,16 +60,28 @@ def _text(data, field, max_length=255):
     return value
 
 
+def history(request, target_type, pk):
+    """IBM's ``history`` (when ``include_history=true``), read from the audit trail: who changed
+    what and when, newest last. Empty otherwise."""
+    if request.query_params.get("include_history") not in ("true", "True", "1"):
+        return []
+    from audit.models import AuditEvent
+
+    events = AuditEvent.objects.filter(target_type=target_type, target_id=str(pk)).order_by("seq")[:100]
+    return [{"timestamp": stamp(e.at), "iam_id": e.actor, "iam_id_account": account_id(), "action": e.action,
+             "params": sorted(e.changes), "message": f"{e.action} by {e.actor}"} for e in events]
+
+
 # --- API keys --------------------------------------------------------------------------------------------
 
-def apikey_json(key, value=""):
+def apikey_json(key, value="", request=None):
     return {
         "id": public_id("ApiKey", key.pk), "entity_tag": str(key.version), "crn": crn("apikey", key.pk),
         "locked": key.locked, "disabled": key.disabled, "created_at": stamp(key.created_at),
         "created_by": key.created_by, "modified_at": stamp(key.modified_at), "name": key.name,
         "description": key.description, "iam_id": key.iam_id, "account_id": account_id(),
         "apikey": value, "expires_at": stamp(key.expires_at), "support_sessions": False,
-        "action_when_leaked": "none", "history": [],
+        "action_when_leaked": "none", "history": history(request, "apiKey", key.pk) if request else [],
     }
 
 
@@ -135,7 +147,7 @@ class ApiKeyView(IBMView):
     @ibm_operation("getApiKey", "API Keys", body=False, status=200)
     def get(self, request, id):
         key = self._key(id)
-        return with_etag(apikey_json(key), key)
+        return with_etag(apikey_json(key, request=request), key)
 
     @ibm_operation("updateApiKey", "API Keys", body=True, status=200)
     def put(self, request, id):
@@ -195,12 +207,13 @@ class ApiKeyDisableView(ApiKeyFlagView):
 
 # --- service IDs ------------------------------------------------------------------------------------------
 
-def serviceid_json(client, apikey=None):
+def serviceid_json(client, apikey=None, request=None):
     body = {
         "id": public_id("ServiceId", client.pk), "iam_id": client.iam_id, "entity_tag": str(client.version),
         "crn": crn("serviceid", client.pk), "locked": client.locked, "created_at": stamp(client.created),
         "modified_at": stamp(client.updated), "account_id": account_id(), "name": client.name,
-        "description": client.properties.get("description", ""), "unique_instance_crns": [], "history": [],
+        "description": client.properties.get("description", ""), "unique_instance_crns": [],
+        "history": history(request, "client", client.pk) if request else [],
     }
     if apikey is not None:
         body["apikey"] = apikey
@@ -253,7 +266,7 @@ class ServiceIdView(IBMView):
     def get(self, request, id):
         self.need("iam/clients:read")
         client = self._client(id)
-        return with_etag(serviceid_json(client), client)
+        return with_etag(serviceid_json(client, request=request), client)
 
     @ibm_operation("updateServiceId", "Service IDs", body=True, status=200)
     def put(self, request, id):

@@ -50,6 +50,8 @@ def test_api_keys_full_lifecycle(sdk):
     etag = got.get_headers()["ETag"]
     updated = identity.update_api_key(id=key_id, if_match=etag, name="renamed").get_result()
     assert updated["name"] == "renamed"
+    trail = identity.get_api_key(id=key_id, include_history=True).get_result()["history"]
+    assert [h["action"] for h in trail] == ["create", "update"] and "name" in trail[1]["params"]
     expect_error(409, identity.update_api_key, id=key_id, if_match=etag, name="stale")
     details = identity.get_api_keys_details(iam_api_key=created["apikey"]).get_result()
     assert details["id"] == key_id and details["apikey"] == ""
