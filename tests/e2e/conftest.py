@@ -31,3 +31,6 @@ def _close_http_sessions(monkeypatch):
     yield
     for session in opened:
         session.close()
+    import gc
+
+    gc.collect()  # responses nobody read to the end still hold their connection until collected
