@@ -188,15 +188,19 @@ def delete_client(actor, pk, version=None):
 
 
 @transaction.atomic
-def set_client_suspended(actor, pk, suspended, version=None):
-    """Suspend (no token is issued, every token stops working) or restore a client. Idempotent."""
+def _set_client_flag(actor, pk, flag, value, version=None):
     client = lock_client(pk, version)
     ensure_not_system(client)
     ensure_can_manage(actor, client)
-    if client.suspended != suspended:
-        client.suspended = suspended
-        client.save(update_fields=["suspended", "updated"])
+    if getattr(client, flag) != value:
+        setattr(client, flag, value)
+        client.save(update_fields=[flag, "updated"])
     return client
+
+
+def set_client_suspended(actor, pk, suspended, version=None):
+    """Suspend (no token is issued, every token stops working) or restore a client. Idempotent."""
+    return _set_client_flag(actor, pk, "suspended", suspended, version)
 
 
 def generate_secret_value():
@@ -367,12 +371,6 @@ def authenticate_api_key(value):
     return key
 
 
-@transaction.atomic
 def set_client_locked(actor, pk, locked):
-    client = lock_client(pk)
-    ensure_not_system(client)
-    ensure_can_manage(actor, client)
-    if client.locked != locked:
-        client.locked = locked
-        client.save(update_fields=["locked", "updated"])
-    return client
+    """Lock (no change, no delete, on either API face) or unlock a client. Idempotent."""
+    return _set_client_flag(actor, pk, "locked", locked)
