@@ -37,7 +37,8 @@ class Audited:
 
 # model label -> how it is audited. Later apps add their models here, not in their own code.
 AUDITED = {
-    settings.AUTH_USER_MODEL: Audited("principal", redact=frozenset({"password"}), label="email"),
+    settings.AUTH_USER_MODEL: Audited("principal", redact=frozenset({"password", "security_stamp"}),
+                                         label="email"),
     settings.OAUTH2_PROVIDER_APPLICATION_MODEL: Audited(
         "client", redact=frozenset({"client_secret"}),
         exclude=frozenset({"client_id", "authorization_grant_type", "hash_client_secret", "user"}), label="name",

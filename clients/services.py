@@ -16,7 +16,9 @@ from oauth2_provider.models import get_application_model
 
 from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
 from iam_project.locking import lock_row
-from roles.services import actor_iam_id, ensure_can_manage, replace_roles, resolve_roles
+from roles.authority import ensure_can_manage, ensure_not_self, is_full_owner
+from roles.models import RoleBinding
+from roles.services import actor_iam_id, ensure_owner_remains, replace_roles, resolve_roles
 
 from .models import APIKEY_PREFIX, SECRET_PREFIX, ApiKey, ClientSecret
 
@@ -55,11 +57,9 @@ def properties_of(client):
 def ensure_may_mark_first_party(actor, client, props):
     """Skipping consent lets the client act for anyone who signs in, without asking them: only a
     full owner may turn it on."""
-    from roles import engine
-
     if not props.get("firstParty") or client.skip_authorization or actor is None:
         return
-    if not engine.holds(actor, "*", "*"):
+    if not is_full_owner(actor):
         raise Forbidden("Only an owner (holding every permission) may mark a client first-party (no consent).")
 
 
@@ -179,11 +179,14 @@ def set_client_roles(actor, pk, roles, version=None):
 
 @transaction.atomic
 def delete_client(actor, pk, version=None):
-    """Delete a client with its secrets, bindings and tokens: its tokens stop working at once."""
+    """Delete a client with its secrets, bindings and tokens: its tokens stop working at once. Never
+    oneself, never the last owner."""
     client = lock_client(pk, version)
     ensure_not_system(client)
     ensure_not_locked(client)
+    ensure_not_self(actor, client, "delete yourself")
     ensure_can_manage(actor, client)
+    ensure_owner_remains(removing=list(RoleBinding.objects.filter(client=client)))
     client.delete()
 
 
@@ -192,6 +195,10 @@ def _set_client_flag(actor, pk, flag, value, version=None):
     client = lock_client(pk, version)
     ensure_not_system(client)
     ensure_can_manage(actor, client)
+    if flag == "suspended" and value:
+        ensure_not_self(actor, client, "suspend yourself")
+        if not client.suspended:
+            ensure_owner_remains(suspending=client)
     if getattr(client, flag) != value:
         setattr(client, flag, value)
         client.save(update_fields=[flag, "updated"])

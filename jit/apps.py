@@ -13,3 +13,9 @@ class JitConfig(AppConfig):
 
         register("jit.eligibility", "jit/eligibilities")
         register("jit.accessrequest", "jit/requests")
+
+        from roles.authority import register_obtainable
+
+        from .services import obtainable_roles
+
+        register_obtainable(obtainable_roles)

@@ -21,7 +21,8 @@ from roles import engine
 from roles.choices import BindingSourceChoices
 from roles.models import OWNER_ROLE, RoleBinding
 from roles.permissions import scope_covers
-from roles.services import actor_iam_id, ensure_can_grant
+from roles.authority import ensure_can_grant, holds_standing, is_full_owner
+from roles.services import actor_iam_id
 
 from .choices import RequestStatusChoices as Status
 from .durations import format_duration
@@ -37,22 +38,33 @@ def _identity_field(identity):
     return {identity.identity_type: identity}
 
 
-def _standing_role_keys(identity, at=None):
-    """Roles held now *not* through a JIT grant: eligibility never chains off a temporary grant."""
+def _standing_bindings(identity, at=None):
+    """(role key, scope) of the bindings held now *not* through a JIT grant: eligibility never chains
+    off a temporary grant."""
     return set(
         RoleBinding.objects.for_identity(identity).current(at).exclude(source=BindingSourceChoices.JIT)
-        .values_list("role__key", flat=True)
+        .values_list("role__key", "scope")
     )
 
 
-def _is_full_owner(identity):
-    """An unscoped, unconditional, standing system:owner binding (not one over a scope only)."""
-    return (RoleBinding.objects.for_identity(identity).current().owners()
-            .filter(scope="", conditions={}).exclude(source=BindingSourceChoices.JIT).exists())
+def _holds_role_over(bindings, role_key, scope):
+    """Does one of ``bindings`` give ``role_key`` over ``scope``? A role held only over an unrelated
+    scope does not count for a wider or different one."""
+    return any(key == role_key and scope_covers(bound_scope, scope or None) for key, bound_scope in bindings)
 
 
 def _holds_role(identity, role, scope=""):
-    return all(engine.holds(identity, e["resource"], e["permission"], scope=scope) for e in role.acl_entries)
+    """Holds every entry of ``role`` standing over ``scope`` (what approving it takes)."""
+    return all(holds_standing(identity, e["resource"], e["permission"], scope=scope) for e in role.acl_entries)
+
+
+def obtainable_roles(identity):
+    """(role, scope) pairs the identity could request just in time: registered with roles.authority,
+    so that managing an identity counts what it can obtain, not only what it holds."""
+    held = {key for key, _ in _standing_bindings(identity)}
+    subject = Q(**_identity_field(identity)) | Q(held_role__key__in=held)
+    for eligibility in Eligibility.objects.filter(subject).select_related("role"):
+        yield eligibility.role, eligibility.scope
 
 
 def _details(request, **extra):
@@ -127,11 +139,16 @@ def delete_eligibility(actor, pk, version=None):
 
 
 def eligibilities_for(identity, role, scope=""):
-    """The eligibilities that let ``identity`` request ``role`` on ``scope``."""
-    held = _standing_role_keys(identity)
-    subject = Q(**_identity_field(identity)) | Q(held_role__key__in=held)
-    candidates = Eligibility.objects.filter(subject, role=role).select_related("role", "approver_role")
-    return [e for e in candidates if scope_covers(e.scope, scope)]
+    """The eligibilities that let ``identity`` request ``role`` on ``scope``: naming the identity, or
+    naming a role it holds standing over that scope."""
+    held = _standing_bindings(identity)
+    subject = Q(**_identity_field(identity)) | Q(held_role__key__in={key for key, _ in held})
+    candidates = Eligibility.objects.filter(subject, role=role).select_related("role", "approver_role", "held_role")
+    return [
+        e for e in candidates
+        if scope_covers(e.scope, scope or None)
+        and (e.held_role_id is None or _holds_role_over(held, e.held_role.key, scope))
+    ]
 
 
 # --- requests -------------------------------------------------------------------------------------
@@ -193,7 +210,8 @@ def _ensure_can_decide(actor, request):
         raise Forbidden("Deciding access requests needs the permission jit/requests:approve.")
     if not _holds_role(actor, request.role, request.scope):
         raise Forbidden(f"Only someone holding {request.role.key} may approve or deny it.")
-    if request.approver_role is not None and request.approver_role.key not in _standing_role_keys(actor):
+    if request.approver_role is not None and not _holds_role_over(
+            _standing_bindings(actor), request.approver_role.key, request.scope):
         raise Forbidden(f"Only holders of {request.approver_role.key} may decide this request.")
 
 
@@ -286,7 +304,7 @@ def revoke(actor, pk, comment=""):
     request = lock_request(pk)
     if request.status != Status.ACTIVE:
         raise Conflict(f"Only an active grant can be revoked; this request is {request.status}.")
-    if actor is not None and not request.is_requester(actor) and not _is_full_owner(actor):
+    if actor is not None and not request.is_requester(actor) and not is_full_owner(actor):
         _ensure_can_decide(actor, request)
     _end(request, Status.REVOKED, actor_iam_id(actor), "jit.revoked", comment=comment or "")
     _notify("revoked", request)

@@ -4,11 +4,16 @@ import uuid
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 from iam_project.conf import iam_settings
 from iam_project.models import TimestampedModel, VersionedModel, validate_properties
 
 IAM_ID_PREFIX = "iam-Principal-"
+
+
+def uuid_hex():
+    return uuid.uuid4().hex
 
 
 class PrincipalManager(BaseUserManager):
@@ -42,6 +47,9 @@ class Principal(VersionedModel, TimestampedModel, AbstractBaseUser):
     suspended = models.BooleanField(default=False)
     suspended_at = models.DateTimeField(null=True, blank=True, editable=False)
     must_change_password = models.BooleanField(default=False)
+    # Changed whenever everything issued to the principal so far must stop working (its email was
+    # changed by someone else): signed-in sessions and pending password resets carry the old one.
+    security_stamp = models.CharField(max_length=32, default=uuid_hex, editable=False)
 
     objects = PrincipalManager()
 
@@ -69,6 +77,14 @@ class Principal(VersionedModel, TimestampedModel, AbstractBaseUser):
     @property
     def is_active(self):
         return not self.suspended
+
+    def _get_session_auth_hash(self, secret=None):
+        """Sessions end when the password *or* the security stamp changes."""
+        return salted_hmac("principals.Principal.get_session_auth_hash", f"{self.password}:{self.security_stamp}",
+                           secret=secret, algorithm="sha256").hexdigest()
+
+    def renew_security_stamp(self):
+        self.security_stamp = uuid_hex()
 
     @property
     def is_staff(self):

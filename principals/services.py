@@ -16,7 +16,8 @@ from django.utils import timezone
 from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
 from iam_project.locking import lock_row
 from roles.models import RoleBinding
-from roles.services import ensure_can_manage, ensure_owner_remains, replace_roles, resolve_roles
+from roles.authority import ensure_can_manage, ensure_not_self
+from roles.services import ensure_owner_remains, replace_roles, resolve_roles
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,25 @@ def _save(principal):
             principal.save()
     except IntegrityError:
         raise InvalidInput({"email": ["A principal with this email already exists."]}) from None
+
+
+def _change_email(actor, principal, new_email):
+    """Set the (unsaved) principal's email. When someone else changes it, everything issued to the
+    old address stops working — signed-in sessions and pending password resets (the security stamp
+    changes) — and the old address is told, so an email change is never a quiet path to the account."""
+    from roles.authority import is_same_identity
+
+    old_email = principal.email
+    if new_email == old_email:
+        return
+    principal.email = new_email
+    if is_same_identity(actor, principal):
+        return
+    from .tasks import send_email_changed_notice
+
+    principal.renew_security_stamp()
+    pk, actor_id = str(principal.pk), (actor.iam_id if actor is not None else "system")
+    transaction.on_commit(lambda: send_email_changed_notice.delay(pk, old_email, actor_id))
 
 
 @transaction.atomic
@@ -103,7 +123,8 @@ def put_principal(actor, pk, email, properties, roles, password=None, version=No
     changed = False
     new_email = _check_email(email, exclude_pk=pk)
     if new_email != principal.email or properties != principal.properties:
-        principal.email, principal.properties = new_email, properties
+        _change_email(actor, principal, new_email)
+        principal.properties = properties
         changed = True
     if replace_roles(actor, principal, roles):
         changed = True  # the roles are part of the principal's representation, so of its ETag
@@ -123,7 +144,7 @@ def update_principal(actor, pk, version=None, email=None, properties=None, roles
     if email is not None:
         new_email = _check_email(email, exclude_pk=pk)
         dirty |= new_email != principal.email
-        principal.email = new_email
+        _change_email(actor, principal, new_email)
     if properties is not None:
         merged = dict(principal.properties)
         for key, value in properties.items():
@@ -154,8 +175,7 @@ def set_roles(actor, pk, roles, version=None):
 def delete_principal(actor, pk, version=None):
     """Delete a principal and its bindings; never the last owner, never oneself."""
     principal = lock_principal(pk, version)
-    if actor is not None and actor.identity_type == "principal" and actor.pk == principal.pk:
-        raise Forbidden("You cannot delete yourself.")
+    ensure_not_self(actor, principal, "delete yourself")
     ensure_can_manage(actor, principal)
     ensure_owner_remains(removing=list(RoleBinding.objects.filter(principal=principal)))
     principal.delete()
@@ -165,8 +185,7 @@ def delete_principal(actor, pk, version=None):
 def suspend_principal(actor, pk, version=None):
     """Suspend: no login, and every token it holds stops working at once. Idempotent."""
     principal = lock_principal(pk, version)
-    if actor is not None and actor.identity_type == "principal" and actor.pk == principal.pk:
-        raise Forbidden("You cannot suspend yourself.")
+    ensure_not_self(actor, principal, "suspend yourself")
     ensure_can_manage(actor, principal)
     if principal.suspended:
         return principal
@@ -202,7 +221,10 @@ def request_password_reset(actor, pk):
     ensure_can_manage(actor, principal)
     if principal.suspended:
         raise Conflict("The principal is suspended; unsuspend it before resetting its password.")
-    transaction.on_commit(lambda: send_temporary_password.delay(str(principal.pk)))
+    # The stamp ties the reset to the principal as it is now: if its email changes before the task
+    # runs, the reset is void and no password goes to the new address.
+    pk, stamp = str(principal.pk), principal.security_stamp
+    transaction.on_commit(lambda: send_temporary_password.delay(pk, stamp))
     return principal
 
 
@@ -211,12 +233,16 @@ def generate_temporary_password():
 
 
 @transaction.atomic
-def issue_temporary_password(pk):
-    """Set a new random password that must be changed at next login. Returns (principal, password).
+def issue_temporary_password(pk, stamp=None):
+    """Set a new random password that must be changed at next login. Returns (principal, password),
+    or (principal, None) when ``stamp`` no longer matches (the reset was voided by an email change)
+    or the principal is suspended.
 
     Only the mail task calls this; the caller must not log the password.
     """
     principal = lock_principal(pk)
+    if (stamp is not None and stamp != principal.security_stamp) or principal.suspended:
+        return principal, None
     password = generate_temporary_password()
     principal.set_password(password)
     principal.must_change_password = True

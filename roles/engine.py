@@ -26,7 +26,7 @@ from .permissions import entry_covers, pattern_matches, scope_covers, split_perm
 logger = logging.getLogger(__name__)
 
 _GENERATION_KEY = "iam:perms:generation"
-_ENTRY_KEY = "iam:perms:{iam_id}"
+_ENTRY_KEY = "iam:perms:v2:{iam_id}"  # v2: grants carry their binding's source
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,13 @@ class Grant:
     conditions: dict
     starts_at: float | None
     expires_at: float | None
+    source: str = "direct"
+
+    @property
+    def standing(self):
+        """Held for good: not just in time, not expiring, unconditional. Only standing grants count
+        towards what an identity may grant to others (a temporary grant never becomes permanent)."""
+        return self.source != "jit" and self.expires_at is None and not self.conditions
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,7 @@ def compile_grants(identity):
     from .models import RoleBinding
 
     bindings = RoleBinding.objects.for_identity(identity).select_related("role").only(
-        "id", "scope", "conditions", "starts_at", "expires_at", "role__key", "role__acl_entries"
+        "id", "scope", "conditions", "starts_at", "expires_at", "source", "role__key", "role__acl_entries"
     )
     now = timezone.now()
     grants = []
@@ -77,6 +84,7 @@ def compile_grants(identity):
                 resource=entry["resource"], action=entry["permission"], binding_id=str(binding.id),
                 role=binding.role.key, scope=binding.scope, conditions=binding.conditions or {},
                 starts_at=_timestamp(binding.starts_at), expires_at=_timestamp(binding.expires_at),
+                source=binding.source,
             ))
     return tuple(grants)
 
@@ -261,9 +269,10 @@ def token_permissions(identity, scopes, context=None):
     return held
 
 
-def holds(identity, resource, action, scope="", context=None):
+def holds(identity, resource, action, scope="", context=None, standing=False):
     """Does the identity hold a grant that covers the ACL entry resource:action (patterns included)
-    over ``scope`` (or everywhere, when empty)? Used to stop anyone granting what they lack."""
+    over ``scope`` (or everywhere, when empty)? ``standing`` counts only grants held for good (see
+    ``Grant.standing``): what one may grant or manage is measured that way."""
     if identity is None or getattr(identity, "suspended", False):
         return False
     at = _context_time(context)
@@ -271,6 +280,8 @@ def holds(identity, resource, action, scope="", context=None):
         if not (pattern_matches(grant.resource, resource) and pattern_matches(grant.action, action)):
             continue
         if grant.scope and not (scope and scope_covers(grant.scope, scope)):
+            continue
+        if standing and not grant.standing:
             continue
         if _not_in_force(grant, at, context):
             continue

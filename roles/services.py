@@ -12,7 +12,7 @@ from django.utils import timezone
 import audit
 from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
 
-from . import engine
+from .authority import ensure_can_grant, ensure_can_manage, ensure_holds_entries, ensure_not_self  # noqa: F401
 from .choices import BindingSourceChoices
 from .models import OWNER_ROLE, SYSTEM_NAMESPACE, Role, RoleBinding, validate_role_key
 from .permissions import validate_acl_entries
@@ -22,46 +22,13 @@ def actor_iam_id(actor):
     return actor.iam_id if actor is not None else "system"
 
 
-# --- least privilege --------------------------------------------------------------------------------
-
-def ensure_holds_entries(actor, entries, scope="", what="grant"):
-    """Refuse (Forbidden) unless ``actor`` holds every ACL entry over ``scope``. No-op for system."""
-    if actor is None:
-        return
-    missing = [
-        f"{entry['resource']}:{entry['permission']}"
-        for entry in entries
-        if not engine.holds(actor, entry["resource"], entry["permission"], scope=scope)
-    ]
-    if missing:
-        raise Forbidden(f"You cannot {what} permissions you do not hold: {', '.join(sorted(set(missing)))}.")
-
-
-def ensure_can_grant(actor, role, scope=""):
-    ensure_holds_entries(actor, role.acl_entries, scope=scope, what=f"grant role {role.key} with")
-
-
-def ensure_can_manage(actor, identity):
-    """Refuse acting on an identity (suspend, reset, delete, change roles) that holds more than the actor."""
-    if actor is None or (actor.identity_type == identity.identity_type and actor.pk == identity.pk):
-        return
-    grants = engine.grants_for(identity)
-    missing = sorted({
-        f"{g.resource}:{g.action}" for g in grants
-        if not engine.holds(actor, g.resource, g.action, scope=g.scope)
-    })
-    if missing:
-        raise Forbidden(
-            f"{identity} holds permissions you do not hold ({', '.join(missing)}); "
-            "only someone holding all of them may manage this identity."
-        )
-
+# --- least privilege (the rules live in roles.authority) --------------------------------------------
 
 def _active_owner_bindings():
     now = timezone.now()
     return (
         RoleBinding.objects.owners().current(now)
-        .filter(scope="", conditions={})
+        .filter(scope="", conditions={}, expires_at__isnull=True)
         .filter(Q(principal__suspended=False) | Q(client__suspended=False))
     )
 
@@ -162,6 +129,7 @@ def resolve_roles(keys, field="roles"):
 def bind_role(actor, identity, role, scope="", conditions=None, starts_at=None, expires_at=None,
               source=BindingSourceChoices.DIRECT):
     """Grant ``role`` to ``identity``. Writes one binding; invalidates the identity's permissions."""
+    ensure_not_self(actor, identity)
     ensure_can_grant(actor, role, scope)
     binding = RoleBinding(
         role=role, scope=scope or "", conditions=conditions or {}, starts_at=starts_at,
@@ -182,7 +150,8 @@ def bind_role(actor, identity, role, scope="", conditions=None, starts_at=None, 
 @transaction.atomic
 def unbind(actor, binding):
     """Remove one binding, unless it is the last owner's. Invalidates the identity's permissions."""
-    binding = RoleBinding.objects.select_for_update().select_related("role").get(pk=binding.pk)
+    binding = RoleBinding.objects.select_for_update().select_related("role", "principal", "client").get(pk=binding.pk)
+    ensure_not_self(actor, binding.identity)
     ensure_can_grant(actor, binding.role, binding.scope)
     if binding.role.key == OWNER_ROLE:
         ensure_owner_remains(removing=[binding])
@@ -207,6 +176,8 @@ def replace_roles(actor, identity, keys):
     held = {binding.role.key: binding for binding in current}
     removing = [binding for key, binding in held.items() if key not in wanted]
     adding = [role for key, role in wanted.items() if key not in held]
+    if adding or removing:
+        ensure_not_self(actor, identity)
     for role in adding:
         ensure_can_grant(actor, role)
     for binding in removing:

@@ -30,7 +30,9 @@ def test_api_write_is_one_event_with_actor_ip_agent_request_id_and_changes(api_a
     assert (event.action, event.target_type, event.target_id) == ("update", "principal", str(target.pk))
     assert event.actor == api.principal.iam_id and event.actor_type == "principal"
     assert event.ip == "127.0.0.1" and event.user_agent == "audit-test/1.0" and event.request_id == "req-123"
-    assert event.changes == {"email": ["before@example.com", "after@example.com"]}
+    # Someone else changed the email: the security stamp (sessions, pending resets) changed too, unshown.
+    assert event.changes == {"email": ["before@example.com", "after@example.com"],
+                             "security_stamp": ["[redacted]", "[redacted]"]}
     assert event.target_repr == "after@example.com"
 
 

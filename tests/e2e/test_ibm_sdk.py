@@ -217,13 +217,15 @@ def test_no_escalation_through_policies(sdk, live_server):
     _, value = client_services.create_api_key(None, weak, "weak key")
     weak_policies = IamPolicyManagementV1(authenticator=IAMAuthenticator(value, url=base))
     weak_policies.set_service_url(base)
-    subjects = [{"attributes": [{"name": "iam_id", "value": weak.iam_id}]}]
+    other = make_principal(email="other@example.com")
     resources = [{"attributes": [{"name": "accountId", "value": account_id}]}]
-    for role in ("billing:reader", "system:owner"):
-        error = expect_error(403, weak_policies.create_policy, type="access", subjects=subjects,
-                             roles=[{"role_id": role}], resources=resources)
-        assert "do not hold" in error.message
-    assert not RoleBinding.objects.filter(principal=weak, source="policy").exists()
+    for subject in (other, weak):
+        subjects = [{"attributes": [{"name": "iam_id", "value": subject.iam_id}]}]
+        for role in ("billing:reader", "system:owner"):
+            error = expect_error(403, weak_policies.create_policy, type="access", subjects=subjects,
+                                 roles=[{"role_id": role}], resources=resources)
+            assert ("own role bindings" if subject == weak else "do not hold") in error.message
+    assert not RoleBinding.objects.filter(source="policy").exists()
 
 
 def test_account_settings(sdk):

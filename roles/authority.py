@@ -1,0 +1,93 @@
+"""Least privilege: what an identity may grant, whom it may manage, and who is a full owner.
+
+Two measures, used by every service that grants or manages:
+
+- **What one may grant** counts only what one holds *standing* — bound for good, not just in time,
+  not expiring, unconditional — over the scope concerned. A temporary or conditional grant can be
+  used, but never passed on or made permanent.
+- **What one may manage** (change, suspend, reset, delete, give credentials to) counts everything the
+  target *can obtain*: its bindings of any source, and every role it could request just in time.
+  Taking over an identity is worth what it can reach, not only what it holds right now.
+
+Apps that give identities other ways to obtain roles (just-in-time eligibilities) register a provider
+with ``register_obtainable`` from their ``AppConfig.ready()``, so this module imports none of them.
+"""
+
+from iam_project.errors import Forbidden
+
+from . import engine
+
+_obtainable_providers = []
+
+
+def register_obtainable(provider):
+    """``provider(identity)`` yields ``(role, scope)`` pairs the identity could obtain besides its
+    bindings. Registering the same provider twice has no effect."""
+    if provider not in _obtainable_providers:
+        _obtainable_providers.append(provider)
+
+
+def obtainable_entries(identity):
+    """Every (resource, action, scope) the identity holds or could obtain: its current bindings (any
+    source, conditions and expiry ignored) and the roles its providers name (eligibilities)."""
+    entries = {(g.resource, g.action, g.scope) for g in engine.grants_for(identity)}
+    for provider in _obtainable_providers:
+        for role, scope in provider(identity):
+            entries.update((e["resource"], e["permission"], scope or "") for e in role.acl_entries)
+    return entries
+
+
+def holds_standing(identity, resource, action, scope=""):
+    return engine.holds(identity, resource, action, scope=scope, standing=True)
+
+
+def is_full_owner(identity):
+    """Holds every permission everywhere, standing: the one definition of a full owner."""
+    return identity is not None and holds_standing(identity, "*", "*")
+
+
+def is_same_identity(actor, identity):
+    return (actor is not None and identity is not None and actor.identity_type == identity.identity_type
+            and actor.pk == identity.pk)
+
+
+def ensure_not_self(actor, identity, what="change your own role bindings"):
+    """Nobody changes their own bindings (nor suspends or deletes themselves)."""
+    if is_same_identity(actor, identity):
+        raise Forbidden(f"You cannot {what}.")
+
+
+def ensure_holds_entries(actor, entries, scope="", what="grant"):
+    """Refuse (Forbidden) unless ``actor`` holds every ACL entry standing over ``scope``. No-op for
+    the platform itself (``actor`` None)."""
+    if actor is None:
+        return
+    missing = [
+        f"{entry['resource']}:{entry['permission']}"
+        for entry in entries
+        if not holds_standing(actor, entry["resource"], entry["permission"], scope=scope)
+    ]
+    if missing:
+        raise Forbidden(f"You cannot {what} permissions you do not hold for good: {', '.join(sorted(set(missing)))}.")
+
+
+def ensure_can_grant(actor, role, scope=""):
+    ensure_holds_entries(actor, role.acl_entries, scope=scope, what=f"grant role {role.key} with")
+
+
+def ensure_can_manage(actor, identity):
+    """Refuse acting on an identity (change, suspend, reset, delete, make credentials) that holds or
+    could obtain anything the actor does not hold standing. Acting on oneself is not managing another;
+    the services refuse what nobody may do to themselves."""
+    if actor is None or is_same_identity(actor, identity):
+        return
+    missing = sorted({
+        f"{resource}:{action}" + (f" on {scope}" if scope else "")
+        for resource, action, scope in obtainable_entries(identity)
+        if not holds_standing(actor, resource, action, scope=scope)
+    })
+    if missing:
+        raise Forbidden(
+            f"{identity} holds or can obtain permissions you do not hold ({', '.join(missing)}); "
+            "only someone holding all of them may manage this identity."
+        )
