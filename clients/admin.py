@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from oauth2_provider.models import get_application_model
 
-from iam_project.console import ServiceAdminMixin
+from iam_project.console import ServiceAdminMixin, console_action, console_allows
 
 from . import services
 from .models import ApiKey, ClientSecret
@@ -65,7 +65,7 @@ class ClientAdmin(ServiceAdminMixin, admin.ModelAdmin):
             return self._show_new_secrets(request, [obj])
         return super().response_add(request, obj, post_url_continue)
 
-    @admin.action(description="Create a new secret for the selected clients (shown once)")
+    @console_action("iam/clients:write", "Create a new secret for the selected clients (shown once)")
     def new_secret_selected(self, request, queryset):
         return self._show_new_secrets(request, list(queryset))
 
@@ -98,6 +98,10 @@ class ClientSecretAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Revoking a secret is a change of its client, as DELETE …/clients/{id}/secrets/{id} is.
+        return console_allows(request, "iam/clients:write")
 
     def delete_model(self, request, obj):
         services.revoke_secret(request.user, obj.client_id, obj.pk)
@@ -134,19 +138,19 @@ class ApiKeyAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def _flag(self, request, queryset, flag, value, done):
         self.act_on_each(request, queryset, lambda actor, pk: services.set_api_key_flag(actor, pk, flag, value), done)
 
-    @admin.action(description="Lock the selected keys")
+    @console_action("iam/apikeys:write", "Lock the selected keys")
     def lock_selected(self, request, queryset):
         self._flag(request, queryset, "locked", True, "locked")
 
-    @admin.action(description="Unlock the selected keys")
+    @console_action("iam/apikeys:write", "Unlock the selected keys")
     def unlock_selected(self, request, queryset):
         self._flag(request, queryset, "locked", False, "unlocked")
 
-    @admin.action(description="Disable the selected keys (no more tokens)")
+    @console_action("iam/apikeys:write", "Disable the selected keys (no more tokens)")
     def disable_selected(self, request, queryset):
         self._flag(request, queryset, "disabled", True, "disabled")
 
-    @admin.action(description="Enable the selected keys")
+    @console_action("iam/apikeys:write", "Enable the selected keys")
     def enable_selected(self, request, queryset):
         self._flag(request, queryset, "disabled", False, "enabled")
 

@@ -67,6 +67,10 @@ class Client(VersionedModel, AbstractApplication):
     def is_active(self):
         return not self.suspended
 
+    def get_absolute_url(self):
+        """The client's resource in the API (django-oauth-toolkit's own page for it is not mounted)."""
+        return f"/resources/iam/clients/{self.pk}"
+
     def is_usable(self, request):
         """django-oauth-toolkit asks this on every token request and every bearer-token use."""
         return not self.suspended

@@ -72,6 +72,30 @@ class ConsoleSite(admin.AdminSite):
         return decide(user, iam_settings.CONSOLE_PERMISSION, context=context).allowed
 
 
+def console_context(request):
+    """What the engine's conditions look at for a console request (a session: no token scopes)."""
+    return {"ip": getattr(request, "client_ip", None)}
+
+
+def console_allows(request, permission, resource=None):
+    """The engine's answer for the console's signed-in principal."""
+    from roles.engine import decide
+
+    return decide(request.user, permission, resource=resource, context=console_context(request)).allowed
+
+
+def console_action(permission, description):
+    """A bulk action of the console, offered only to those the engine allows ``permission`` — the
+    permission of the API operation it mirrors. An action without one is never offered."""
+
+    def wrap(func):
+        func = admin.action(description=description)(func)
+        func.iam_permission = permission
+        return func
+
+    return wrap
+
+
 def audit_history_redirect(object_id):
     from urllib.parse import urlencode
 
@@ -83,6 +107,8 @@ def audit_history_redirect(object_id):
 
 class ServiceAdminMixin:
     """Console screens save through the services; a refused operation is shown, never a 500."""
+
+    view_on_site = False  # the platform's objects have no public page
 
     def _refused(self, request, exc):
         from django.contrib import messages
@@ -129,13 +155,20 @@ class ServiceAdminMixin:
             self.message_user(request, f"{count} {self.model._meta.verbose_name_plural} {done}.", messages.SUCCESS)
 
     def get_actions(self, request):
+        """Only the actions whose declared permission the engine grants (see ``console_action``); the
+        admin re-reads this list when an action is posted, so an action not offered cannot run."""
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # bulk deletes would bypass the services' rules
-        return actions
+        return {
+            name: entry for name, entry in actions.items()
+            if getattr(entry[0], "iam_permission", None) and console_allows(request, entry[0].iam_permission)
+        }
 
 
 class ReadOnlyAdminMixin:
     """Screens that only show: nothing is added, changed or deleted from them."""
+
+    view_on_site = False
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -3,7 +3,7 @@ revoke (with the time an active grant has left). Every change goes through jit.s
 
 from django.contrib import admin
 
-from iam_project.console import ReadOnlyAdminMixin, ServiceAdminMixin
+from iam_project.console import ReadOnlyAdminMixin, ServiceAdminMixin, console_action
 
 from . import services
 from .choices import RequestStatusChoices
@@ -53,14 +53,14 @@ class AccessRequestAdmin(ReadOnlyAdminMixin, ServiceAdminMixin, admin.ModelAdmin
     def approvals_list(self, obj):
         return ", ".join(f"{a.approver} at {a.at:%Y-%m-%d %H:%M:%S}" for a in obj.approvals.all()) or "—"
 
-    @admin.action(description="Approve the selected pending requests")
+    @console_action("jit/requests:approve", "Approve the selected pending requests")
     def approve_selected(self, request, queryset):
         self.act_on_each(request, queryset.filter(status=RequestStatusChoices.PENDING), services.approve, "approved")
 
-    @admin.action(description="Deny the selected pending requests")
+    @console_action("jit/requests:approve", "Deny the selected pending requests")
     def deny_selected(self, request, queryset):
         self.act_on_each(request, queryset.filter(status=RequestStatusChoices.PENDING), services.deny, "denied")
 
-    @admin.action(description="Revoke the selected active grants now")
+    @console_action("jit/requests:approve", "Revoke the selected active grants now")
     def revoke_selected(self, request, queryset):
         self.act_on_each(request, queryset.filter(status=RequestStatusChoices.ACTIVE), services.revoke, "revoked")

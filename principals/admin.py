@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 
-from iam_project.console import ServiceAdminMixin
+from iam_project.console import ServiceAdminMixin, console_action
 
 from . import services
 from .models import ClaimRule, TrustedProfile
@@ -43,15 +43,15 @@ class PrincipalAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         return None  # bindings are read-only here; they are managed through the bindings screen
 
-    @admin.action(description="Mail a temporary password to selected principals", permissions=["change"])
+    @console_action("iam/principals:write", "Mail a temporary password to selected principals")
     def reset_password_selected(self, request, queryset):
         self.act_on_each(request, queryset, services.request_password_reset, "sent a temporary password")
 
-    @admin.action(description="Suspend selected principals", permissions=["change"])
+    @console_action("iam/principals:write", "Suspend selected principals")
     def suspend_selected(self, request, queryset):
         self.act_on_each(request, queryset, services.suspend_principal, "suspended")
 
-    @admin.action(description="Unsuspend selected principals", permissions=["change"])
+    @console_action("iam/principals:write", "Unsuspend selected principals")
     def unsuspend_selected(self, request, queryset):
         self.act_on_each(request, queryset, services.unsuspend_principal, "unsuspended")
 
@@ -67,7 +67,7 @@ class ClaimRuleInline(admin.TabularInline):
 
 
 @admin.register(TrustedProfile)
-class TrustedProfileAdmin(admin.ModelAdmin):
+class TrustedProfileAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("name", "iam_id", "email", "updated_at")
     search_fields = ("name", "=iam_id")
     readonly_fields = ("id", "iam_id", "version", "created_at", "updated_at")
