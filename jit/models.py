@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from iam_project.identity import holder_iam_id
 from iam_project.models import TimestampedModel, VersionedModel
 from roles.models import Role, RoleBinding
 
@@ -63,8 +64,7 @@ class Eligibility(VersionedModel, TimestampedModel):
     def subject_label(self):
         if self.held_role_id:
             return f"holders of {self.held_role.key}"
-        identity = self.identity
-        return identity.iam_id if identity else "?"
+        return holder_iam_id(self) or "?"
 
     def clean(self):
         super().clean()

@@ -108,7 +108,7 @@ def grants_for(identity):
 
 
 def invalidate(identity=None):
-    """Forget the compiled grants of one identity, or of everyone (``None``: a role changed).
+    """Forget the compiled grants of one identity (or iam_id), or of everyone (``None``: a role changed).
 
     Done at once and again after the surrounding transaction commits, so that a reader who
     compiled from the old rows in between does not keep them.
@@ -118,8 +118,9 @@ def invalidate(identity=None):
         if identity is None:
             cache.set(_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
         else:
-            cache.delete(_ENTRY_KEY.format(iam_id=identity.iam_id))
+            cache.delete(_ENTRY_KEY.format(iam_id=iam_id))
 
+    iam_id = identity if isinstance(identity, str) else getattr(identity, "iam_id", None)
     forget()
     transaction.on_commit(forget)
 

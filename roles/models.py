@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from iam_project.identity import holder_iam_id, holder_label
 from iam_project.models import TimestampedModel, VersionedModel
 
 from .choices import BindingSourceChoices
@@ -164,7 +165,7 @@ class RoleBinding(VersionedModel, TimestampedModel):
 
     def __str__(self):
         scope = f" on {self.scope}" if self.scope else ""
-        return f"{self.role.key} → {self.identity}{scope}"
+        return f"{self.role.key} → {holder_label(self)}{scope}"
 
     @property
     def identity(self):
@@ -172,8 +173,7 @@ class RoleBinding(VersionedModel, TimestampedModel):
 
     @property
     def identity_iam_id(self):
-        identity = self.identity
-        return identity.iam_id if identity else ""
+        return holder_iam_id(self)
 
     def is_expired(self, at=None):
         return self.expires_at is not None and self.expires_at <= (at or timezone.now())

@@ -6,7 +6,7 @@ the platform itself (migrations, bootstrap, Celery tasks, operator commands run 
 """
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import ProtectedError, Q
 from django.utils import timezone
 
 import audit
@@ -110,7 +110,12 @@ def delete_role(actor, role, expected_version=None):
     held = role.bindings.count()
     if held:
         raise Conflict(f"{role.key} is still bound {held} time(s); remove those bindings first.")
-    role.delete()
+    try:
+        with transaction.atomic():
+            role.delete()
+    except ProtectedError as exc:
+        users = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+        raise Conflict(f"{role.key} is still used by {', '.join(users)}; remove or change those first.") from None
 
 
 # --- bindings -----------------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ from .models import Role, RoleBinding
 @receiver(post_save, sender=RoleBinding)
 @receiver(post_delete, sender=RoleBinding)
 def handle_binding_changed(sender, instance, **kwargs):
-    identity = instance.principal if instance.principal_id else instance.client
-    if identity is not None:
-        engine.invalidate(identity)
+    iam_id = instance.identity_iam_id  # never fetch the holder: it may be the row being deleted
+    if iam_id:
+        engine.invalidate(iam_id)
 
 
 @receiver(post_save, sender=Role)

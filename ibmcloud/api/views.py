@@ -66,6 +66,9 @@ def history(request, target_type, pk):
     if request.query_params.get("include_history") not in ("true", "True", "1"):
         return []
     from audit.models import AuditEvent
+    from iam_project.permissions import require
+
+    require(request, "audit/events:read")  # the history is the audit trail's, read under its permission
 
     events = AuditEvent.objects.filter(target_type=target_type, target_id=str(pk)).order_by("seq")[:100]
     return [{"timestamp": stamp(e.at), "iam_id": e.actor, "iam_id_account": account_id(), "action": e.action,
@@ -442,15 +445,27 @@ def _policy_input(data):
     """IBM's subjects/roles/resources -> (identity, role, scope), or a 400 naming the part at fault."""
     if data.get("type", "access") != "access":
         raise InvalidInput({"type": ["Only access policies are supported."]})
+    # A policy must never read narrower than it grants: anything that would narrow it and that the
+    # engine does not enforce is refused, never stored and ignored.
+    unenforced = sorted(set(data) & {"rule", "pattern", "control", "tags"})
+    if unenforced:
+        raise InvalidInput({name: ["Not supported here: the policy would grant more than it says."]
+                            for name in unenforced})
     subjects, roles, resources = data.get("subjects"), data.get("roles"), data.get("resources")
     try:
         [subject] = subjects
+        if set(subject) != {"attributes"}:
+            raise ValueError
         attributes = {a["name"]: a["value"] for a in subject["attributes"]}
+        if set(attributes) != {"iam_id"} or any(a.get("operator", "stringEquals") != "stringEquals"
+                                                for a in subject["attributes"]):
+            raise ValueError
         iam_id = attributes["iam_id"]
         if not isinstance(iam_id, str):
             raise TypeError
-    except (TypeError, ValueError, KeyError):
-        raise InvalidInput({"subjects": ["One subject with an iam_id attribute is required."]}) from None
+    except (TypeError, ValueError, KeyError, AttributeError):
+        raise InvalidInput({"subjects": ["One subject with exactly one attribute, iam_id (stringEquals), is "
+                                         "required."]}) from None
     identity = find_identity(iam_id)
     if identity is None:
         raise InvalidInput({"subjects": [f"No principal or service ID has iam_id {iam_id}."]})
@@ -466,6 +481,11 @@ def _policy_input(data):
         raise InvalidInput({"roles": [f"No role {role_id}."]})
     try:
         [resource] = resources
+        if isinstance(resource, dict) and resource.get("tags"):
+            raise InvalidInput({"resources": ["Access tags (resources[].tags) are not enforced here, so a "
+                                              "policy with tags would grant more than it says: refused."]})
+        if set(resource) - {"attributes", "tags"}:
+            raise ValueError
         found = {a["name"]: a for a in resource["attributes"]}
         values = {name: attribute["value"] for name, attribute in found.items()}
         if not all(isinstance(v, str) and v and "/" not in v for v in values.values()):

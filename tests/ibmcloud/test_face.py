@@ -15,6 +15,7 @@ from clients.models import ApiKey
 from ibmcloud.models import AccountSettings
 from principals.models import ClaimRule, TrustedProfile
 from principals.profiles import profile_matches
+from roles.models import Policy, RoleBinding
 from tests.conftest import api_client_for, make_principal, make_role
 
 pytestmark = pytest.mark.django_db
@@ -196,20 +197,35 @@ def test_claim_rules_decide_whether_claims_match_a_profile():
                                     {"name": "region", "value": "eu"}]}]}, "Unsupported"),
     ({"resources": [{"attributes": [{"name": "serviceName", "value": "billing"}]}]}, "accountId"),
     ({"type": "authorization"}, "access"),
+    # A policy must never read narrower than it grants: what the engine cannot enforce is refused.
+    ({"resources": [{"attributes": [{"name": "accountId", "value": "ACCOUNT"}],
+                     "tags": [{"name": "project", "value": "prototype", "operator": "stringEquals"}]}]},
+     "tags"),
+    ({"resources": [{"attributes": [{"name": "accountId", "value": "ACCOUNT"},
+                                    {"name": "serviceName", "value": "bill*", "operator": "stringMatch"}]}]},
+     "stringEquals"),
+    ({"subjects": [{"attributes": [{"name": "iam_id", "value": "SUBJECT"},
+                                   {"name": "accessGroupId", "value": "AccessGroupId-1"}]}]}, "exactly one"),
+    ({"subjects": [{"attributes": [{"name": "iam_id", "value": "SUBJECT", "operator": "stringMatch"}]}]},
+     "exactly one"),
+    ({"rule": {"operator": "and", "conditions": []}}, "rule"),
+    ({"pattern": "time-based-conditions:weekly"}, "pattern"),
 ])
 def test_policy_input_errors_name_the_part(change, fragment):
     owner = make_principal(roles=["system:owner"])
+    subject = make_principal()
     make_role(["billing/invoices:read"], key="billing:reader")
     account_id = AccountSettings.current().account_id
     _, value = client_services.create_api_key(None, owner, "k")
-    body = {"type": "access", "subjects": [{"attributes": [{"name": "iam_id", "value": owner.iam_id}]}],
+    body = {"type": "access", "subjects": [{"attributes": [{"name": "iam_id", "value": subject.iam_id}]}],
             "roles": [{"role_id": "billing:reader"}],
             "resources": [{"attributes": [{"name": "accountId", "value": account_id}]}], **change}
     import json
 
-    body = json.loads(json.dumps(body).replace("ACCOUNT", account_id))
+    body = json.loads(json.dumps(body).replace("ACCOUNT", account_id).replace("SUBJECT", subject.iam_id))
     response = bearer(value).post("/v1/policies", body, content_type="application/json")
     assert response.status_code == 400 and fragment in response.json()["errors"][0]["message"]
+    assert not Policy.objects.exists()
 
 
 def test_the_resources_face_shows_a_locked_service_id_and_refuses_changing_it(owner):
@@ -304,3 +320,20 @@ def test_claim_rule_expiration_and_account_settings_are_validated():
     ok = http.put(url, {"allowed_ip_addresses": "10.0.0.0/8, 192.0.2.1", "session_expiration_in_seconds": "3600"},
                   content_type="application/json", HTTP_IF_MATCH=etag)
     assert ok.status_code == 200 and ok.json()["session_expiration_in_seconds"] == "3600"
+
+
+@pytest.mark.parametrize("what", ["apikey", "serviceid"])
+def test_include_history_needs_the_audit_permission(what):
+    reader = make_principal(permissions=["iam/apikeys:read", "iam/clients:read"])
+    other = make_principal()
+    client = client_services.create_client(None, {"name": "svc", "grantTypes": [APIKEY_GRANT]})
+    key, _ = client_services.create_api_key(None, other, "theirs")
+    _, value = client_services.create_api_key(None, reader, "mine")
+    path = f"/v1/apikeys/ApiKey-{key.pk}" if what == "apikey" else f"/v1/serviceids/ServiceId-{client.pk}"
+    api = bearer(value)
+    assert api.get(path).status_code == 200
+    refused = api.get(path, {"include_history": "true"})
+    assert refused.status_code == 403 and "audit/events:read" in refused.json()["errors"][0]["message"]
+    RoleBinding.objects.create(principal=reader, role=make_role(["audit/events:read"]))
+    allowed = api.get(path, {"include_history": "true"})
+    assert allowed.status_code == 200 and allowed.json()["history"]
