@@ -1,5 +1,6 @@
 """The console is Django's admin on Portcullis' own site class (access decided by the engine)."""
 
+from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
 
 
@@ -9,3 +10,12 @@ class ConsoleAdminConfig(AdminConfig):
     def ready(self):
         super().ready()
         from . import schema  # noqa: F401  (registers the OpenAPI authentication extensions)
+
+
+class PlatformConfig(AppConfig):
+    """The platform's own app: listed first in INSTALLED_APPS so that its management commands stand in
+    for stock ones that would bypass the services (createsuperuser, createapplication)."""
+
+    name = "iam_project"
+    label = "platform"
+    verbose_name = "Portcullis"

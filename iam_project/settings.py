@@ -51,6 +51,7 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    "iam_project.apps.PlatformConfig",  # first: its commands replace stock ones that bypass the services
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -30,12 +30,17 @@ class PrincipalManager(BaseUserManager):
         return principal
 
     def create_superuser(self, email, password=None, **fields):
-        # There is no superuser flag: console and API power come from the system:owner role.
-        from roles.services import bind_system_owner
+        """There is no superuser flag: console and API power come from the system:owner role. Made
+        through the principals service, in one transaction, audited as the platform."""
+        from django.db import transaction
 
-        principal = self.create_user(email, password, **fields)
-        bind_system_owner(principal)
-        return principal
+        from iam_project.context import request_context
+
+        from .services import create_principal
+
+        with request_context(actor="system", request_id="create-superuser"), transaction.atomic():
+            return create_principal(None, email, properties=fields.get("properties") or {},
+                                    roles=["system:owner"], password=password)
 
 
 class Principal(VersionedModel, TimestampedModel, AbstractBaseUser):
