@@ -31,10 +31,31 @@ def obtainable_entries(identity):
     """Every (resource, action, scope) the identity holds or could obtain: its current bindings (any
     source, conditions and expiry ignored) and the roles its providers name (eligibilities)."""
     entries = {(g.resource, g.action, g.scope) for g in engine.grants_for(identity)}
+    entries.update(_delegations(identity))
     for provider in _obtainable_providers:
         for role, scope in provider(identity):
             entries.update((e["resource"], e["permission"], scope or "") for e in role.acl_entries)
     return entries
+
+
+def _delegations(identity):
+    """Object permissions delegated to a principal (django-guardian), as entries scoped to the object."""
+    if identity.identity_type != "principal":
+        return set()
+    from guardian.models import UserObjectPermission
+
+    from .resources import resource_for_model_label
+
+    actions = {"view": "read", "add": "write", "change": "write", "delete": "delete"}
+    found = set()
+    rows = UserObjectPermission.objects.filter(user=identity).values_list(
+        "permission__codename", "content_type__app_label", "content_type__model", "object_pk")
+    for codename, app_label, model, object_pk in rows:
+        verb = codename.split("_", 1)[0]
+        resource = resource_for_model_label(f"{app_label}.{model}")
+        if resource and verb in actions:
+            found.add((resource, actions[verb], f"{resource}/{object_pk}"))
+    return found
 
 
 def holds_standing(identity, resource, action, scope=""):

@@ -244,3 +244,15 @@ def test_suspending_or_deleting_the_last_owner_client_is_refused(db):
     # With a principal owner beside it, the client may go.
     make_principal(roles=["system:owner"])
     assert api.post(f"/resources/iam/clients/{robot.pk}/suspend", content_type="application/json").status_code == 200
+
+
+def test_a_delegated_object_permission_counts_towards_what_a_target_can_obtain():
+    from guardian.shortcuts import assign_perm
+
+    robot = client_services.create_client(None, {"name": "robot", "grantTypes": ["client_credentials"]})
+    delegate = make_principal(email="delegate@example.com")
+    assign_perm("clients.change_client", delegate, robot)
+    attacker = api_client_for(make_principal(permissions=["iam/principals:write", "iam/principals:read"]))
+    response = attacker.patch(f"/resources/iam/principals/{delegate.pk}", {"email": "mine@evil.test"},
+                              format="json")
+    assert response.status_code == 403 and f"iam/clients/{robot.pk}" in response.json()["detail"]
