@@ -18,7 +18,7 @@ from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
 from iam_project.locking import lock_row
 from roles.authority import ensure_can_manage, ensure_not_self, is_full_owner
 from roles.models import RoleBinding
-from roles.services import actor_iam_id, ensure_owner_remains, replace_roles, resolve_roles
+from roles.services import actor_iam_id, ensure_owner_remains, release_bindings_of, replace_roles, resolve_roles
 
 from .models import APIKEY_PREFIX, SECRET_PREFIX, ApiKey, ClientSecret
 
@@ -187,6 +187,7 @@ def delete_client(actor, pk, version=None):
     ensure_not_self(actor, client, "delete yourself")
     ensure_can_manage(actor, client)
     ensure_owner_remains(removing=list(RoleBinding.objects.filter(client=client)))
+    release_bindings_of(actor, client)  # its policies and grants end through their owners
     client.delete()
 
 

@@ -15,7 +15,10 @@ class JitConfig(AppConfig):
         register("jit.accessrequest", "jit/requests")
 
         from roles.authority import register_obtainable
+        from roles.choices import BindingSourceChoices
+        from roles.services import register_binding_owner
 
-        from .services import obtainable_roles
+        from .services import end_jit_binding, obtainable_roles
 
         register_obtainable(obtainable_roles)
+        register_binding_owner(BindingSourceChoices.JIT, end_jit_binding)

@@ -22,7 +22,7 @@ from roles.choices import BindingSourceChoices
 from roles.models import OWNER_ROLE, RoleBinding
 from roles.permissions import scope_covers
 from roles.authority import ensure_can_grant, holds_standing, is_full_owner
-from roles.services import actor_iam_id
+from roles.services import actor_iam_id, create_binding, end_owned_binding
 
 from .choices import RequestStatusChoices as Status
 from .durations import format_duration
@@ -273,10 +273,10 @@ def _activate(request, approved_by, comment=""):
 
     now = timezone.now()
     request.starts_at, request.expires_at = now, now + request.duration
-    request.binding = RoleBinding.objects.create(
-        role=request.role, scope=request.scope, source=BindingSourceChoices.JIT, starts_at=now,
-        expires_at=request.expires_at, created_by=approved_by or "system", **_identity_field(request.requester),
-    )
+    # The eligibility and the approvals were the checks: the binding is made without the granting ones.
+    request.binding = create_binding(None, request.requester, request.role, scope=request.scope,
+                                     source=BindingSourceChoices.JIT, starts_at=now, expires_at=request.expires_at,
+                                     created_by=approved_by or "system", check=False)
     request.status = Status.ACTIVE
     request.decided_by, request.decided_at = approved_by or "system", now
     request.decision_comment = comment or ""
@@ -294,7 +294,7 @@ def _end(request, status, ended_by, action, **extra):
     request.binding = None
     request.save()
     if binding is not None:
-        binding.delete()  # audited; invalidates the requester's permissions at once
+        end_owned_binding(binding)  # audited; invalidates the requester's permissions at once
     _record(action, request, **extra)
 
 
@@ -309,6 +309,22 @@ def revoke(actor, pk, comment=""):
     _end(request, Status.REVOKED, actor_iam_id(actor), "jit.revoked", comment=comment or "")
     _notify("revoked", request)
     return request
+
+
+def end_jit_binding(actor, binding, check=True):
+    """The ender of just-in-time bindings (registered with roles.services): removing one anywhere
+    revokes its access request, under the rules of ``revoke`` — so no request stays ``active`` over a
+    binding that is gone."""
+    request = AccessRequest.objects.select_for_update(of=("self",)).filter(binding=binding).first()
+    if request is None:  # a grant whose request is gone: only someone who could revoke any grant
+        if check and actor is not None and not is_full_owner(actor):
+            raise Forbidden("Only a full owner may remove a just-in-time binding without its request.")
+        end_owned_binding(binding)
+        return
+    if check:
+        revoke(actor, request.pk, comment="removed through its binding")
+        return
+    _end(request, Status.REVOKED, actor_iam_id(actor), "jit.revoked", comment="its holder was deleted")
 
 
 @transaction.atomic

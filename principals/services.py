@@ -17,7 +17,7 @@ from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
 from iam_project.locking import lock_row
 from roles.models import RoleBinding
 from roles.authority import ensure_can_manage, ensure_not_self
-from roles.services import ensure_owner_remains, replace_roles, resolve_roles
+from roles.services import ensure_owner_remains, release_bindings_of, replace_roles, resolve_roles
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +178,7 @@ def delete_principal(actor, pk, version=None):
     ensure_not_self(actor, principal, "delete yourself")
     ensure_can_manage(actor, principal)
     ensure_owner_remains(removing=list(RoleBinding.objects.filter(principal=principal)))
+    release_bindings_of(actor, principal)  # its policies and grants end through their owners
     principal.delete()
 
 

@@ -73,7 +73,9 @@ class RoleBindingAdmin(ServiceAdminMixin, admin.ModelAdmin):
         obj.pk = saved.pk
 
     def delete_model(self, request, obj):
-        services.unbind(request.user, obj)
+        # Routed by source: a policy's binding deletes the policy's grant, a just-in-time one revokes
+        # its access request (under who may revoke it), a direct one is unbound.
+        services.remove_binding(request.user, obj)
 
 
 admin.site.register(Role, RoleAdmin)

@@ -130,15 +130,35 @@ def resolve_roles(keys, field="roles"):
     return [found[key] for key in keys]
 
 
-@transaction.atomic
-def bind_role(actor, identity, role, scope="", conditions=None, starts_at=None, expires_at=None,
-              source=BindingSourceChoices.DIRECT):
-    """Grant ``role`` to ``identity``. Writes one binding; invalidates the identity's permissions."""
-    ensure_not_self(actor, identity)
-    ensure_can_grant(actor, role, scope)
+# --- the binding lifecycle: every binding is made by create_binding and ends by remove_binding ------
+
+# source -> ender(actor, binding, check): the service of the object that owns bindings of that source
+# (an access policy, a just-in-time access request). Registered by the owning app's AppConfig.ready().
+_binding_owners = {}
+
+
+def register_binding_owner(source, ender):
+    """Make ``ender(actor, binding, check=True)`` the way bindings of ``source`` end: it ends its own
+    object (the policy is deleted, the access request revoked) and then calls ``end_owned_binding``, so
+    the owner never says "active" about a binding that is gone."""
+    _binding_owners[source] = ender
+
+
+def create_binding(actor, identity, role, *, scope="", conditions=None, starts_at=None, expires_at=None,
+                   source=BindingSourceChoices.DIRECT, created_by=None, check=True):
+    """The one way a binding is made (direct grants, role replacement, policies, just-in-time grants).
+
+    With ``check`` (the default) the actor may not bind itself and must hold the role standing over
+    the scope; an owning service that checked its own rules passes ``check=False`` (and may name who
+    made the grant, ``created_by``, e.g. the approver of a just-in-time request). A second direct
+    binding of the same role and scope is a Conflict. Writes one binding (audited) and invalidates the
+    identity's permissions."""
+    if check:
+        ensure_not_self(actor, identity)
+        ensure_can_grant(actor, role, scope)
     binding = RoleBinding(
         role=role, scope=scope or "", conditions=conditions or {}, starts_at=starts_at,
-        expires_at=expires_at, source=source, created_by=actor_iam_id(actor),
+        expires_at=expires_at, source=source, created_by=created_by or actor_iam_id(actor),
         **{identity.identity_type: identity},
     )
     binding.full_clean(validate_unique=False, validate_constraints=False)
@@ -153,14 +173,51 @@ def bind_role(actor, identity, role, scope="", conditions=None, starts_at=None, 
 
 
 @transaction.atomic
-def unbind(actor, binding):
-    """Remove one binding, unless it is the last owner's. Invalidates the identity's permissions."""
-    binding = RoleBinding.objects.select_for_update().select_related("role", "principal", "client").get(pk=binding.pk)
-    ensure_not_self(actor, binding.identity)
-    ensure_can_grant(actor, binding.role, binding.scope)
+def remove_binding(actor, binding, check=True):
+    """The one way a binding ends. A binding owned by a policy or an access request is ended through
+    its owner's service (which decides who may); a direct one here: never one's own, only by someone
+    holding its role standing, never the last owner's. ``check=False`` is for the platform's own
+    clean-ups (an identity being deleted, whose removal was authorized as a whole)."""
+    bindings = RoleBinding.objects.select_related("role", "principal", "client")
+    found = bindings.filter(pk=binding.pk).first()
+    ender = _binding_owners.get(found.source) if found is not None else None
+    if ender is not None:
+        return ender(actor, found, check=check)  # the owner locks its own row first, then the binding
+    binding = bindings.select_for_update(of=("self",)).filter(pk=binding.pk).first()
+    if binding is None:
+        raise NotFound("No such binding (it was removed meanwhile).")
+    if check:
+        ensure_not_self(actor, binding.identity)
+        ensure_can_grant(actor, binding.role, binding.scope)
     if binding.role.key == OWNER_ROLE:
         ensure_owner_remains(removing=[binding])
+    end_owned_binding(binding)
+
+
+def end_owned_binding(binding):
+    """Delete the binding row (audited; invalidates its holder's permissions). Only ``remove_binding``
+    and the owners' enders call this, after their own checks."""
     binding.delete()
+
+
+def release_bindings_of(actor, identity):
+    """Before an identity is deleted: end every binding that has an owner through it, so no policy or
+    access request outlives its binding as "active". Direct bindings go with the identity."""
+    owned = RoleBinding.objects.for_identity(identity).filter(source__in=list(_binding_owners))
+    for binding in owned:
+        remove_binding(actor, binding, check=False)
+
+
+@transaction.atomic
+def bind_role(actor, identity, role, scope="", conditions=None, starts_at=None, expires_at=None):
+    """Grant ``role`` directly to ``identity`` (console, ``bindrole``): ``create_binding`` with its checks."""
+    return create_binding(actor, identity, role, scope=scope, conditions=conditions, starts_at=starts_at,
+                          expires_at=expires_at)
+
+
+def unbind(actor, binding):
+    """Remove one binding whatever its source (see ``remove_binding``)."""
+    return remove_binding(actor, binding)
 
 
 @transaction.atomic
@@ -190,12 +247,9 @@ def replace_roles(actor, identity, keys):
     if any(b.role.key == OWNER_ROLE for b in removing):
         ensure_owner_remains(removing=removing)
     for binding in removing:
-        binding.delete()
+        end_owned_binding(binding)
     for role in adding:
-        RoleBinding.objects.create(
-            role=role, source=BindingSourceChoices.DIRECT, created_by=actor_iam_id(actor),
-            **{identity.identity_type: identity},
-        )
+        create_binding(actor, identity, role, check=False)  # checked above, as a whole
     if adding or removing:
         audit.record("roles.replace", identity, changes={"roles": [sorted(held), sorted(wanted)]})
     return bool(adding or removing)
@@ -212,11 +266,9 @@ def role_keys(identity, at=None):
 def bind_system_owner(principal):
     """Bootstrap: make ``principal`` a system:owner (idempotent, acting as the platform)."""
     role = Role.objects.get(key=OWNER_ROLE)
-    binding, _ = RoleBinding.objects.get_or_create(
-        principal=principal, role=role, scope="", source=BindingSourceChoices.DIRECT,
-        defaults={"created_by": "system"},
-    )
-    return binding
+    existing = RoleBinding.objects.filter(principal=principal, role=role, scope="",
+                                          source=BindingSourceChoices.DIRECT).first()
+    return existing or create_binding(None, principal, role, check=False)
 
 
 def purge_expired_bindings(now=None):
@@ -227,7 +279,7 @@ def purge_expired_bindings(now=None):
     # One by one, so that each removal sends its signals (cache invalidation, audit).
     for binding in expired.select_related("principal", "client"):
         with transaction.atomic():
-            binding.delete()
+            end_owned_binding(binding)
         count += 1
     return count
 
@@ -238,7 +290,7 @@ POLICY_STATES = ("active", "deleted")
 
 
 def _policy_binding(actor, policy, identity):
-    return bind_role(actor, identity, policy.role, scope=policy.scope, source=BindingSourceChoices.POLICY)
+    return create_binding(actor, identity, policy.role, scope=policy.scope, source=BindingSourceChoices.POLICY)
 
 
 @transaction.atomic
@@ -263,12 +315,39 @@ def lock_policy(pk, version=None):
     return lock_row(Policy, pk, version, label="policy")
 
 
-def _drop_binding(actor, policy):
+def _drop_binding(actor, policy, check=True):
     if policy.binding_id:
         binding = policy.binding
         policy.binding = None
         policy.save(update_fields=["binding"])
-        unbind(actor, binding)
+        if check:
+            ensure_not_self(actor, binding.identity)
+        if binding.role.key == OWNER_ROLE:
+            ensure_owner_remains(removing=[binding])
+        end_owned_binding(binding)
+
+
+def _end_policy_binding(actor, binding, check=True):
+    """The ender of policy bindings: removing one (console, bindrole) deletes its policy's grant, so the
+    policy reads ``deleted``, never ``active`` over nothing."""
+    from .models import Policy
+
+    policy = Policy.objects.select_for_update().filter(binding=binding).first()
+    if policy is None:  # a policy binding whose policy is gone: just the row
+        if check:
+            ensure_not_self(actor, binding.identity)
+            ensure_can_grant(actor, binding.role, binding.scope)
+        end_owned_binding(binding)
+        return
+    if check:
+        ensure_can_grant(actor, policy.role, policy.scope)
+    _drop_binding(actor, policy, check=check)
+    policy.state = "deleted"
+    policy.last_modified_by = actor_iam_id(actor)
+    policy.save()
+
+
+register_binding_owner(BindingSourceChoices.POLICY, _end_policy_binding)
 
 
 @transaction.atomic
