@@ -77,8 +77,10 @@ def handle_user_login_failed(sender, credentials, request=None, **kwargs):
     username = str(credentials.get(Principal.USERNAME_FIELD) or credentials.get("username") or "")[:254]
     principal = Principal.objects.filter(email=username.strip().lower()).first() if username else None
     details = {"username": username}
-    if getattr(request, "axes_locked_out", False):
-        details["lockedOut"] = True  # refused by the lock-out before any password was checked
+    # Refused by the lock-out before any password was checked (axes counted nothing for it: the
+    # attempt that begins a lock has its count set, whichever receiver runs first).
+    if getattr(request, "axes_locked_out", False) and getattr(request, "axes_failures_since_start", None) is None:
+        details["lockedOut"] = True
     record("login.failed", principal, target_type="principal", target_id=principal.pk if principal else "",
            target_repr=username, details=details)
 

@@ -136,8 +136,9 @@ def _json(response):
 
 
 def _form_value(request, name):
-    """A field of a form-encoded body, without touching any other kind of body."""
-    if not request.content_type == "application/x-www-form-urlencoded":
+    """A field of a form body (url-encoded or multipart: the views parse both, so both are counted).
+    Django keeps what it parsed, so the view reads the same body after us."""
+    if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return ""
     try:
         return request.POST.get(name, "") or ""
