@@ -23,6 +23,8 @@ import hashlib
 import ipaddress
 import json
 import logging
+import math
+import time
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
@@ -267,9 +269,29 @@ def endpoint_for(request):
 
 # --- The middleware ------------------------------------------------------------------------------
 
+FAILURE_LIMITS = {
+    # group: (setting, why a blocked request is refused)
+    "credential-failures-ip": ("CREDENTIAL_FAILURES_PER_IP", "Too many failed attempts from this address."),
+    "credential-failures": ("CREDENTIAL_FAILURES_PER_CREDENTIAL", "Too many failed attempts for this credential."),
+}
+
+
+def _limiter_cache():
+    from django.core.cache import caches
+
+    return caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+
+
+def _block_key(group, value):
+    """Where "blocked until" lives once a failure count reaches its limit: one read of both blocks
+    per request (get_many), instead of reading each failure count."""
+    digest = hashlib.sha256(f"{group}\0{value}".encode("utf-8")).hexdigest()
+    return f"{getattr(settings, 'RATELIMIT_CACHE_PREFIX', 'rl:')}block:{digest}"
+
+
 class Attempt:
-    """One request to a credential endpoint: its counters, checked before the view and, when the
-    view refused the credential, counted after it."""
+    """One request to a credential endpoint: checked before the view (the flood count, and whether
+    its IP or credential is blocked) and, when the view refused the credential, counted after it."""
 
     def __init__(self, request, endpoint):
         self.request = request
@@ -277,12 +299,17 @@ class Attempt:
         self.ip = _ip_key(request)
         self.credential = endpoint.credential(request) if endpoint.credential else ""
 
-    def _credential_value(self, credential=None):
-        return f"{self.endpoint.kind}:{credential if credential is not None else self.credential}"
+    def _blocks(self, credential):
+        """(group, value) of each failure count this attempt is subject to."""
+        yield "credential-failures-ip", self.ip
+        if credential:
+            yield "credential-failures", f"{self.endpoint.kind}:{credential}"
 
     def refused(self):
         """(seconds to wait, why) when a limit is reached, else None. Counts this request towards
         the per-IP flood limit."""
+        if not getattr(settings, "RATELIMIT_ENABLE", True):
+            return None
         flood = rate("CREDENTIAL_REQUESTS_PER_IP")
         if flood:
             used = usage(self.request, "credential-requests", self.ip, flood, increment=True)
@@ -290,33 +317,44 @@ class Attempt:
                 return used["time_left"], "Too many requests to the credential endpoints from this address."
         if self.endpoint.failed is None:
             return None
-        checks = [("credential-failures-ip", self.ip, rate("CREDENTIAL_FAILURES_PER_IP"),
-                   "Too many failed attempts from this address.")]
-        if self.credential:
-            checks.append(("credential-failures", self._credential_value(), rate("CREDENTIAL_FAILURES_PER_CREDENTIAL"),
-                           "Too many failed attempts for this credential."))
-        for group, value, limit, why in checks:
-            if not limit:
-                continue
-            used = usage(self.request, group, value, limit, increment=False)
-            if used and used["count"] >= used["limit"]:
-                return used["time_left"], why
+        keys = {_block_key(group, value): group for group, value in self._blocks(self.credential)}
+        try:
+            blocked = _limiter_cache().get_many(list(keys))
+        except Exception as exc:  # fail open, loudly (see usage())
+            logger.error("ratelimit.cache_error group=blocks error=%s", type(exc).__name__)
+            return None
+        now = time.time()
+        for key, group in keys.items():
+            until = blocked.get(key)
+            if isinstance(until, (int, float)) and until > now:
+                return math.ceil(until - now), FAILURE_LIMITS[group][1]
         return None
 
     def count_failure(self, response):
+        """Count a refused credential against the IP (and the credential); a count reaching its
+        limit blocks until its window passes."""
         outcome = self.endpoint.failed(self.request, response) if self.endpoint.failed else None
         if outcome is None:
             return
-        limit = rate("CREDENTIAL_FAILURES_PER_IP")
-        if limit:
-            usage(self.request, "credential-failures-ip", self.ip, limit, increment=True)
-        if outcome != FAILED_CREDENTIAL:
-            return
         # The identity changing its password is known for sure only once DRF has authenticated it.
-        credential = self.credential or (self.endpoint.credential(self.request) if self.endpoint.credential else "")
-        limit = rate("CREDENTIAL_FAILURES_PER_CREDENTIAL")
-        if credential and limit:
-            usage(self.request, "credential-failures", self._credential_value(credential), limit, increment=True)
+        credential = ""
+        if outcome == FAILED_CREDENTIAL:
+            credential = self.credential or (self.endpoint.credential(self.request) if self.endpoint.credential
+                                             else "")
+        for group, value in self._blocks(credential):
+            limit = rate(FAILURE_LIMITS[group][0])
+            if not limit:
+                continue
+            used = usage(self.request, group, value, limit, increment=True)
+            if used and used["count"] >= used["limit"]:
+                seconds = max(1, used["time_left"])
+                try:
+                    _limiter_cache().set(_block_key(group, value), time.time() + seconds, seconds)
+                except Exception as exc:
+                    logger.error("ratelimit.cache_error group=%s error=%s", group, type(exc).__name__)
+                    continue
+                logger.warning("ratelimit.blocked group=%s path=%s ip=%s seconds=%s", group, self.endpoint.path,
+                               self.ip, seconds)
 
 
 class CredentialRateLimitMiddleware:
