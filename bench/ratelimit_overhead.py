@@ -43,8 +43,8 @@ def main():
         _, secret = services.create_secret(None, client.pk)
         auth = "Basic " + base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
         # the bench's own prefix: its counts never meet a running server's
-        with override_settings(RATELIMIT_CACHE_PREFIX=f"rl-bench-{os.getpid()}:",
-                               IAM_RATE_LIMITS={**settings.IAM_RATE_LIMITS, "CREDENTIAL_REQUESTS_PER_IP": "10000000/1d"}):
+        limits = {**settings.IAM_RATE_LIMITS, "CREDENTIAL_REQUESTS_PER_IP": "10000000/1d"}
+        with override_settings(RATELIMIT_CACHE_PREFIX=f"rl-bench-{os.getpid()}:", IAM_RATE_LIMITS=limits):
             request = RequestFactory().post("/oauth/token/", {"grant_type": "client_credentials"},
                                             HTTP_AUTHORIZATION=auth, content_type="application/x-www-form-urlencoded")
             request.client_ip = "127.0.0.1"

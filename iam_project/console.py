@@ -103,8 +103,8 @@ class ConsoleSite(admin.AdminSite):
 
         def inner(request, *args, **kwargs):
             user = request.user
-            if (getattr(user, "is_authenticated", False) and request.path != reverse("admin:logout", current_app=self.name)
-                    and not self.has_permission(request)):
+            leaving = request.path == reverse("admin:logout", current_app=self.name)
+            if getattr(user, "is_authenticated", False) and not leaving and not self.has_permission(request):
                 record_console_refusal(request, user, iam_settings.CONSOLE_PERMISSION,
                                        "The console permission is required.")
             try:
