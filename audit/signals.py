@@ -76,8 +76,32 @@ def handle_user_login_failed(sender, credentials, request=None, **kwargs):
     Principal = get_user_model()
     username = str(credentials.get(Principal.USERNAME_FIELD) or credentials.get("username") or "")[:254]
     principal = Principal.objects.filter(email=username.strip().lower()).first() if username else None
+    details = {"username": username}
+    # Refused by the lock-out before any password was checked (axes counted nothing for it: the
+    # attempt that begins a lock has its count set, whichever receiver runs first).
+    if getattr(request, "axes_locked_out", False) and getattr(request, "axes_failures_since_start", None) is None:
+        details["lockedOut"] = True
     record("login.failed", principal, target_type="principal", target_id=principal.pk if principal else "",
-           target_repr=username, details={"username": username})
+           target_repr=username, details=details)
+
+
+def handle_user_locked_out(sender, request, username, ip_address, **kwargs):
+    """django-axes locked a username or an IP: one ``login.locked`` when the lock begins. Refused
+    attempts during the lock send the signal again without a new count; those are login.failed."""
+    if request is None or getattr(request, "axes_failures_since_start", None) is None:
+        return
+    from axes.helpers import get_cool_off
+    from django.contrib.auth import get_user_model
+
+    Principal = get_user_model()
+    username = str(username or "")[:254]
+    principal = Principal.objects.filter(email=username).first() if username else None
+    cool_off = get_cool_off(request)
+    record("login.locked", principal, target_type="principal", target_id=principal.pk if principal else "",
+           target_repr=username,
+           details={"username": username, "ip": ip_address or "", "failures": request.axes_failures_since_start,
+                    "coolOffSeconds": int(cool_off.total_seconds()) if cool_off else None,
+                    "path": request.path})
 
 
 def handle_access_denied(sender, request, identity, permission, decision=None, reason="", **kwargs):
@@ -110,6 +134,9 @@ def connect():
     user_logged_in.connect(handle_user_logged_in, dispatch_uid="audit.login")
     user_login_failed.connect(handle_user_login_failed, dispatch_uid="audit.login_failed")
     access_denied.connect(handle_access_denied, dispatch_uid="audit.access_denied")
+    from axes.signals import user_locked_out
+
+    user_locked_out.connect(handle_user_locked_out, dispatch_uid="audit.login_locked")
 
 
 def disconnect_models():

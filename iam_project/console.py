@@ -7,6 +7,24 @@ from django.contrib.auth.forms import PasswordChangeForm
 from .conf import iam_settings
 
 
+def record_console_refusal(request, identity, permission, reason, once=True):
+    """A console refusal is an ``access.denied`` event like the API's. ``once``: a page refused by
+    both the entry check and the screen's own check is one refusal, not two."""
+    from .hooks import emit_access_denied
+
+    if request is None or identity is None or not getattr(identity, "is_authenticated", False):
+        return
+    if once and getattr(request, "_console_refusal_recorded", False):
+        return
+    request._console_refusal_recorded = True
+    from .context import get_context, set_actor
+    from .identity import identity_actor
+
+    if get_context().actor != identity.iam_id:  # the sign-in form: known, but not signed in
+        set_actor(*identity_actor(identity))
+    emit_access_denied(request, identity, permission, reason=reason)
+
+
 class ConsoleAuthenticationForm(AdminAuthenticationForm):
     error_messages = {
         **AdminAuthenticationForm.error_messages,
@@ -18,6 +36,8 @@ class ConsoleAuthenticationForm(AdminAuthenticationForm):
         if not user.is_active:
             raise self.get_invalid_login_error()
         if not user.is_staff:  # is_staff asks the engine for the console permission
+            record_console_refusal(self.request, user, iam_settings.CONSOLE_PERMISSION,
+                                   "The console permission is required to sign in to the console.")
             raise self.get_invalid_login_error()
 
 
@@ -71,6 +91,32 @@ class ConsoleSite(admin.AdminSite):
         context = {"ip": getattr(request, "client_ip", None)}
         return decide(user, iam_settings.CONSOLE_PERMISSION, context=context).allowed
 
+    def admin_view(self, view, cacheable=False):
+        """Django's guard, plus an ``access.denied`` event whenever a signed-in principal is turned
+        away: without the console permission, or from a screen or action its roles do not allow."""
+        from functools import update_wrapper
+
+        from django.core.exceptions import PermissionDenied
+        from django.urls import reverse
+
+        guarded = super().admin_view(view, cacheable)
+
+        def inner(request, *args, **kwargs):
+            user = request.user
+            leaving = request.path == reverse("admin:logout", current_app=self.name)
+            if getattr(user, "is_authenticated", False) and not leaving and not self.has_permission(request):
+                record_console_refusal(request, user, iam_settings.CONSOLE_PERMISSION,
+                                       "The console permission is required.")
+            try:
+                return guarded(request, *args, **kwargs)
+            except PermissionDenied:
+                match = getattr(request, "resolver_match", None)
+                screen = getattr(match, "url_name", None) or request.path
+                record_console_refusal(request, user, None, f"The console refused {screen} ({request.method}).")
+                raise
+
+        return update_wrapper(inner, guarded)
+
 
 def console_context(request):
     """What the engine's conditions look at for a console request (a session: no token scopes)."""
@@ -115,6 +161,8 @@ class ServiceAdminMixin:
         from django.http import HttpResponseRedirect
 
         fields = "; ".join(f"{k}: {' '.join(v)}" for k, v in (exc.errors or {}).items())
+        if exc.status == 403:  # a least-privilege refusal, recorded as on the API
+            record_console_refusal(request, request.user, None, exc.detail or exc.title)
         self.message_user(request, " ".join(filter(None, [exc.detail, fields])), messages.ERROR)
         return HttpResponseRedirect(request.get_full_path())
 
@@ -150,6 +198,9 @@ class ServiceAdminMixin:
                 operation(request.user, obj.pk)
                 count += 1
             except IAMError as exc:
+                if exc.status == 403:
+                    record_console_refusal(request, request.user, None, f"{obj}: {exc.detail or exc.title}",
+                                           once=False)
                 self.message_user(request, f"{obj}: {exc.detail or exc.title}", messages.ERROR)
         if count:
             self.message_user(request, f"{count} {self.model._meta.verbose_name_plural} {done}.", messages.SUCCESS)

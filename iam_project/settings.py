@@ -327,3 +327,62 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 IAM_SITE_URL = os.environ.get("IAM_SITE_URL", "http://127.0.0.1:8000")
+
+# --- Brute force: sign-in lock-out (django-axes) and rate limits (iam_project/ratelimit.py) ---------
+# Added as a block of its own: the lists above keep their order.
+INSTALLED_APPS += ["axes"]
+# The rate limiter needs the session's principal (after AuthenticationMiddleware); axes' middleware
+# only turns a lock-out flagged during the request into the lock-out page, and goes last.
+MIDDLEWARE += ["iam_project.ratelimit.CredentialRateLimitMiddleware", "axes.middleware.AxesMiddleware"]
+# axes first: a locked-out username or IP is refused before any password is checked.
+AUTHENTICATION_BACKENDS.insert(0, "axes.backends.AxesStandaloneBackend")
+
+# Lock-out counts failures in the database (it keeps working without Redis), per username and,
+# separately, per IP: either one reaching the limit locks — one IP spraying many usernames, or
+# many IPs guessing one username. Combined (username, IP) pairs would let both through.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = int(os.environ.get("IAM_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("IAM_LOGIN_COOLOFF_MINUTES", "15")))
+# A fixed cool-off: attempts during a lock-out are refused unchecked and do not extend it, so the
+# owner can sign in when the page says; a success does not wipe the IP's count (an attacker signing
+# in to their own account between guesses would otherwise never be locked).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "iam_project.lockout.username_of"
+AXES_CLIENT_IP_CALLABLE = "iam_project.middleware.client_ip"
+AXES_LOCKOUT_CALLABLE = "iam_project.lockout.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are in the audit trail already
+AXES_ENABLE_ADMIN = False  # the console shows IAM objects only; operators use manage.py axes_*
+
+
+def _rate_setting(name, default):
+    """A limit as "count/period" (django-ratelimit's form: 10/5m, 60000/m, 100/s); 'off' or 0 turns it off."""
+    import re
+
+    value = os.environ.get(name, default).strip()
+    if value.lower() in {"off", "0", "none", ""}:
+        return None
+    if not re.fullmatch(r"[1-9]\d*/\d*[smhd]?", value):
+        raise ImproperlyConfigured(f"{name} must look like 10/5m or 60000/m (or 'off'), not {value!r}.")
+    return value
+
+
+IAM_RATE_LIMITS = {
+    # failed credential attempts (wrong secret, key or current password; bad code or refresh token)
+    "CREDENTIAL_FAILURES_PER_IP": _rate_setting("IAM_RATELIMIT_FAILURES_PER_IP", "10/5m"),
+    "CREDENTIAL_FAILURES_PER_CREDENTIAL": _rate_setting("IAM_RATELIMIT_FAILURES_PER_CREDENTIAL", "10/5m"),
+    # every request to a credential endpoint: a flood limit, far above a busy machine client
+    "CREDENTIAL_REQUESTS_PER_IP": _rate_setting("IAM_RATELIMIT_CREDENTIAL_REQUESTS_PER_IP", "60000/m"),
+    # /resources/ and the IBM face, per authenticated identity
+    "API_REQUESTS_PER_IDENTITY": _rate_setting("IAM_RATELIMIT_API_PER_IDENTITY", "12000/m"),
+}
+RATELIMIT_ENABLE = env_bool("IAM_RATELIMIT_ENABLED", True)
+RATELIMIT_USE_CACHE = "default"  # Redis when REDIS_URL is set: one count for every web process
+RATELIMIT_CACHE_PREFIX = os.environ.get("IAM_RATELIMIT_CACHE_PREFIX", "rl:")
+# django_ratelimit is used as a library, not installed as an app: its system check refuses the
+# embedded file cache, whose increments are not atomic — close enough for one machine's processes.
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["iam_project.ratelimit.IdentityRateThrottle"]
+SPECTACULAR_SETTINGS.setdefault("POSTPROCESSING_HOOKS", ["drf_spectacular.hooks.postprocess_schema_enums"])
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"].append("iam_project.ratelimit.declare_throttled_responses")

@@ -41,6 +41,8 @@ def ibm_exception_handler(exc, context):
         message = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in fields.items())
         return ibm_error(400, message, raw)
     response = ibm_error(exc.status_code, str(exc.detail), raw)
+    if getattr(exc, "wait", None):  # Throttled: when to come back, as on /resources/
+        response["Retry-After"] = str(max(1, int(exc.wait)))
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
         response.status_code = 401
         response.data["status_code"] = 401

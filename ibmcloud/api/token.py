@@ -39,6 +39,31 @@ def token_client():
     return client
 
 
+def record_apikey_failure(value):
+    """``apikey.auth_failed`` for a refused key: the key itself as target when it exists (disabled,
+    expired, owner suspended), else only the prefix of a value shaped like a key — never the value.
+    The answer stays the same for every reason, so the trail knows more than the caller."""
+    from clients.models import APIKEY_PREFIX, ApiKey
+
+    key = (ApiKey.objects.select_related("principal", "client").filter(digest=ApiKey.digest_of(value)).first()
+           if value else None)
+    if key is None:
+        details = {"reason": "missing" if not value else "unknown"}
+        if value.startswith(APIKEY_PREFIX):
+            details["prefix"] = value[:12]
+        audit.record("apikey.auth_failed", target_type="apiKey", target_repr=details.get("prefix", ""),
+                     details=details)
+        return
+    owner = key.owner
+    if key.disabled:
+        reason = "disabled"
+    elif owner is None or not owner.is_active:
+        reason = "ownerSuspended"
+    else:
+        reason = "expired"
+    audit.record("apikey.auth_failed", key, details={"reason": reason, "prefix": key.prefix, "owner": key.iam_id})
+
+
 class IdentityTokenView(APIView):
     authentication_classes = []
     permission_classes = []
@@ -78,10 +103,12 @@ class IdentityTokenView(APIView):
     @transaction.atomic
     def _apikey(self, request, issuer):
         value = request.data.get("apikey", "")
-        if not value:
+        if not value or not isinstance(value, str):
+            record_apikey_failure("")
             return token_error(400, "BXNIM0415E", "Provide an API key ('apikey').")
         key = authenticate_api_key(value)
         if key is None:
+            record_apikey_failure(value)
             return token_error(400, "BXNIM0415E", "Provided API key could not be found, is disabled or expired, "
                                                   "or its owner is suspended.")
         owner = key.owner

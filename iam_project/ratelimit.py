@@ -1,0 +1,434 @@
+"""Rate limits: failed attempts and request floods on the credential endpoints, and each identity's API rate.
+
+Counters live in Django's cache — Redis in production — so that every web process shares one
+count; django-ratelimit keeps them (fixed windows, atomic increments). The credential endpoints
+and what counts as a failed attempt on each are listed once, in ``CREDENTIAL_ENDPOINTS``; the
+limits are settings (``IAM_RATE_LIMITS``, each with an environment override, see settings.py).
+
+Two kinds of counts, so that guessing stops long before legitimate load is touched:
+
+* failed credential attempts, per client IP and per credential named (client id, API-key prefix,
+  identity): tight (10 per 5 minutes by default); once reached, the IP or the credential is
+  answered 429 — right secret or not — until the window passes;
+* all requests to the credential endpoints per IP: generous (60,000 a minute by default), far
+  above a busy client-credentials caller, to stop a flood rather than a user.
+
+The sign-in forms' own failures are django-axes' business (see iam_project/lockout.py); their
+requests still count towards the per-IP flood limit here.
+"""
+
+import base64
+import binascii
+import hashlib
+import ipaddress
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+from django.conf import settings
+from django.http import JsonResponse
+from django_ratelimit.core import get_usage
+from rest_framework.throttling import BaseThrottle
+
+from .middleware import client_ip
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS = {
+    "CREDENTIAL_REQUESTS_PER_IP": "60000/m",
+    "CREDENTIAL_FAILURES_PER_IP": "10/5m",
+    "CREDENTIAL_FAILURES_PER_CREDENTIAL": "10/5m",
+    "API_REQUESTS_PER_IDENTITY": "12000/m",
+}
+
+# What a failed attempt counts against: the client IP only (a guessed code or refresh token names
+# no credential of its own), or the IP and the credential presented (a wrong client secret).
+FAILED_IP = "ip"
+FAILED_CREDENTIAL = "credential"
+
+
+def rate(name):
+    """The configured rate ("count/period", as django-ratelimit reads it), or None when turned off."""
+    value = getattr(settings, "IAM_RATE_LIMITS", {}).get(name, DEFAULTS[name])
+    return value or None
+
+
+def _ip_key(request):
+    """The client IP (behind trusted proxies, as everywhere else); an IPv6 client counts by its /64,
+    the block one host can rotate through."""
+    ip = getattr(request, "client_ip", None) or client_ip(request) or "unknown"
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
+    return ip
+
+
+def usage(request, group, value, limit, increment):
+    """django-ratelimit's count for (group, value): {count, limit, time_left}, or None when limiting
+    is off or the cache failed. A cache failure lets the request through — the platform stays up —
+    but is logged every time, never silently."""
+    try:
+        result = get_usage(request, group=group, key=lambda _group, _request: value, rate=limit,
+                           increment=increment)
+    except Exception as exc:  # any cache backend's failure (Redis down, disk full): fail open, loudly
+        logger.error("ratelimit.cache_error group=%s error=%s", group, type(exc).__name__)
+        return None
+    if result is None:
+        return None
+    if result["limit"] == 0 and result["time_left"] == -1:  # django-ratelimit's "the cache did not count"
+        logger.error("ratelimit.cache_error group=%s error=count_unavailable", group)
+        return None
+    return result
+
+
+# --- How each face says "too many" -----------------------------------------------------------------
+
+def _retry_after(response, seconds):
+    response["Retry-After"] = str(max(1, int(seconds)))
+    return response
+
+
+def oauth_refusal(request, seconds, detail):
+    """OAuth's JSON error (RFC 6749 §5.2 shape), never cached."""
+    response = JsonResponse({"error": "temporarily_unavailable", "error_description": detail}, status=429)
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return _retry_after(response, seconds)
+
+
+def ibm_refusal(request, seconds, detail):
+    """The IBM face's error shape (ibmcloud.api.errors.ibm_error). Built here because the shared
+    plumbing imports no app; tests/test_ratelimit.py checks that the two stay the same."""
+    body = {"trace": getattr(request, "request_id", ""), "errors": [{"code": "too_many_requests", "message": detail}],
+            "status_code": 429}
+    return _retry_after(JsonResponse(body, status=429), seconds)
+
+
+def problem_refusal(request, seconds, detail):
+    """RFC 9457 problem details, as DRF's Throttled is answered on /resources/."""
+    from .exceptions import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE
+
+    body = {"type": PROBLEM_TYPE + "throttled", "title": "Too many requests", "status": 429, "detail": detail}
+    return _retry_after(JsonResponse(body, status=429, content_type=PROBLEM_CONTENT_TYPE), seconds)
+
+
+def page_refusal(request, seconds, detail):
+    """The sign-in pages' style, for a flood of sign-in posts."""
+    from django.template.response import TemplateResponse
+
+    response = TemplateResponse(request, "lockout.html", {"reason": detail, "retry_after": max(1, int(seconds))},
+                                status=429)
+    return _retry_after(response.render(), seconds)
+
+
+# --- Which credential each endpoint names, and what counts as a failed attempt ----------------------
+
+def _json(response):
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _form_value(request, name):
+    """A field of a form body (url-encoded or multipart: the views parse both, so both are counted).
+    Django keeps what it parsed, so the view reads the same body after us."""
+    if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return ""
+    try:
+        return request.POST.get(name, "") or ""
+    except Exception:  # noqa: BLE001  (an over-size or broken body is the view's to refuse, not ours)
+        return ""
+
+
+def oauth_client_id(request):
+    """The client id presented, from HTTP Basic (RFC 6749 §2.3.1) or the body; never the secret."""
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return ""
+        return unquote_plus(decoded.partition(":")[0])[:200]
+    return _form_value(request, "client_id")[:200]
+
+
+def oauth_token_failed(request, response):
+    """A refused client authentication counts against the client id; a refused code or refresh
+    token (``invalid_grant``) against the IP only — a public client's users would otherwise lock
+    each other out with their stale refresh tokens."""
+    if response.status_code not in (400, 401):
+        return None
+    error = _json(response).get("error")
+    if response.status_code == 401 or error == "invalid_client":
+        return FAILED_CREDENTIAL
+    if error == "invalid_grant":
+        return FAILED_IP
+    return None
+
+
+def oauth_client_auth_failed(request, response):
+    """Introspection and revocation: a client that could not authenticate (401/403, invalid_client)."""
+    if response.status_code in (401, 403) or (response.status_code == 400
+                                                and _json(response).get("error") == "invalid_client"):
+        return FAILED_CREDENTIAL
+    return None
+
+
+APIKEY_MARK = "pak_"
+
+
+def apikey_prefix(request):
+    """The API key's prefix (as the console and listings show it), only for a value shaped like a key."""
+    if _form_value(request, "grant_type") != "urn:ibm:params:oauth:grant-type:apikey":
+        return ""
+    value = _form_value(request, "apikey")
+    return value[:12] if value.startswith(APIKEY_MARK) else ""
+
+
+# IBM's token errors: an API key not usable / a refresh token not usable.
+IBM_APIKEY_REFUSED = {"BXNIM0415E"}
+IBM_REFRESH_REFUSED = {"BXNIM0407E", "BXNIM0408E"}
+
+
+def ibm_token_failed(request, response):
+    if response.status_code not in (400, 401):
+        return None
+    body = _json(response)
+    errors = body.get("errors") if isinstance(body.get("errors"), list) else []
+    codes = {body.get("errorCode")} | {e.get("code") for e in errors if isinstance(e, dict)}
+    if codes & IBM_APIKEY_REFUSED:
+        return FAILED_CREDENTIAL
+    if codes & IBM_REFRESH_REFUSED:
+        return FAILED_IP
+    return None
+
+
+def identity_key(request):
+    """The identity changing its password: the session's principal, or the bearer token's identity
+    (DRF authenticates later than middleware, so the token is looked up here — one query)."""
+    user = getattr(request, "user", None)
+    if user is not None and getattr(user, "is_authenticated", False):
+        return getattr(user, "iam_id", "") or ""
+    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return ""
+    from oauth2_provider.models import get_access_token_model
+
+    checksum = hashlib.sha256(token.strip().encode("utf-8")).hexdigest()
+    row = (get_access_token_model().objects.filter(token_checksum=checksum)
+           .values_list("user__iam_id", "application__iam_id").first())
+    return (row[0] or row[1] or "") if row else ""
+
+
+def current_password_failed(request, response):
+    if response.status_code == 400 and "currentPassword" in (_json(response).get("errors") or {}):
+        return FAILED_CREDENTIAL
+    return None
+
+
+@dataclass(frozen=True)
+class CredentialEndpoint:
+    path: str
+    refusal: callable  # (request, seconds, detail) -> 429 response in the endpoint's face
+    credential: callable = None  # request -> the credential named ("" when none); never a secret
+    failed: callable = None  # (request, response) -> None, FAILED_IP or FAILED_CREDENTIAL
+    kind: str = ""  # namespaces the credential's counter (client ids and key prefixes never mix)
+    methods: tuple = ("POST",)
+
+
+CREDENTIAL_ENDPOINTS = (
+    CredentialEndpoint("/oauth/token/", oauth_refusal, oauth_client_id, oauth_token_failed, "client"),
+    CredentialEndpoint("/oauth/introspect/", oauth_refusal, oauth_client_id, oauth_client_auth_failed, "client",
+                       methods=("GET", "POST")),
+    CredentialEndpoint("/oauth/revoke_token/", oauth_refusal, oauth_client_id, oauth_client_auth_failed, "client"),
+    CredentialEndpoint("/identity/token", ibm_refusal, apikey_prefix, ibm_token_failed, "apikey"),
+    CredentialEndpoint("/resources/me/password", problem_refusal, identity_key, current_password_failed,
+                       "identity"),
+    # Sign-in forms: failures and lock-out are django-axes'; only the flood limit applies here.
+    CredentialEndpoint("/admin/login/", page_refusal),
+    CredentialEndpoint("/oauth/login/", page_refusal),
+)
+
+_BY_PATH = {endpoint.path.rstrip("/"): endpoint for endpoint in CREDENTIAL_ENDPOINTS}
+
+
+def endpoint_for(request):
+    endpoint = _BY_PATH.get(request.path_info.rstrip("/"))
+    if endpoint is None or request.method not in endpoint.methods:
+        return None
+    return endpoint
+
+
+# --- The middleware ------------------------------------------------------------------------------
+
+FAILURE_LIMITS = {
+    # group: (setting, why a blocked request is refused)
+    "credential-failures-ip": ("CREDENTIAL_FAILURES_PER_IP", "Too many failed attempts from this address."),
+    "credential-failures": ("CREDENTIAL_FAILURES_PER_CREDENTIAL", "Too many failed attempts for this credential."),
+}
+
+
+def _limiter_cache():
+    from django.core.cache import caches
+
+    return caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+
+
+def _block_key(group, value):
+    """Where "blocked until" lives once a failure count reaches its limit: one read of both blocks
+    per request (get_many), instead of reading each failure count."""
+    digest = hashlib.sha256(f"{group}\0{value}".encode("utf-8")).hexdigest()
+    return f"{getattr(settings, 'RATELIMIT_CACHE_PREFIX', 'rl:')}block:{digest}"
+
+
+class Attempt:
+    """One request to a credential endpoint: checked before the view (the flood count, and whether
+    its IP or credential is blocked) and, when the view refused the credential, counted after it."""
+
+    def __init__(self, request, endpoint):
+        self.request = request
+        self.endpoint = endpoint
+        self.ip = _ip_key(request)
+        self.credential = endpoint.credential(request) if endpoint.credential else ""
+
+    def _blocks(self, credential):
+        """(group, value) of each failure count this attempt is subject to."""
+        yield "credential-failures-ip", self.ip
+        if credential:
+            yield "credential-failures", f"{self.endpoint.kind}:{credential}"
+
+    def refused(self):
+        """(seconds to wait, why) when a limit is reached, else None. Counts this request towards
+        the per-IP flood limit."""
+        if not getattr(settings, "RATELIMIT_ENABLE", True):
+            return None
+        flood = rate("CREDENTIAL_REQUESTS_PER_IP")
+        if flood:
+            used = usage(self.request, "credential-requests", self.ip, flood, increment=True)
+            if used and used["count"] > used["limit"]:
+                return used["time_left"], "Too many requests to the credential endpoints from this address."
+        if self.endpoint.failed is None:
+            return None
+        keys = {_block_key(group, value): group for group, value in self._blocks(self.credential)}
+        try:
+            blocked = _limiter_cache().get_many(list(keys))
+        except Exception as exc:  # fail open, loudly (see usage())
+            logger.error("ratelimit.cache_error group=blocks error=%s", type(exc).__name__)
+            return None
+        now = time.time()
+        for key, group in keys.items():
+            until = blocked.get(key)
+            if isinstance(until, (int, float)) and until > now:
+                return math.ceil(until - now), FAILURE_LIMITS[group][1]
+        return None
+
+    def count_failure(self, response):
+        """Count a refused credential against the IP (and the credential); a count reaching its
+        limit blocks until its window passes."""
+        outcome = self.endpoint.failed(self.request, response) if self.endpoint.failed else None
+        if outcome is None:
+            return
+        # The identity changing its password is known for sure only once DRF has authenticated it.
+        credential = ""
+        if outcome == FAILED_CREDENTIAL:
+            credential = self.credential or (self.endpoint.credential(self.request) if self.endpoint.credential
+                                             else "")
+        for group, value in self._blocks(credential):
+            limit = rate(FAILURE_LIMITS[group][0])
+            if not limit:
+                continue
+            used = usage(self.request, group, value, limit, increment=True)
+            if used and used["count"] >= used["limit"]:
+                seconds = max(1, used["time_left"])
+                try:
+                    _limiter_cache().set(_block_key(group, value), time.time() + seconds, seconds)
+                except Exception as exc:
+                    logger.error("ratelimit.cache_error group=%s error=%s", group, type(exc).__name__)
+                    continue
+                logger.warning("ratelimit.blocked group=%s path=%s ip=%s seconds=%s", group, self.endpoint.path,
+                               self.ip, seconds)
+
+
+class CredentialRateLimitMiddleware:
+    """429 (with Retry-After, in the endpoint's face) before the view when a limit is reached;
+    after the view, a refused credential is counted. Every other path passes untouched."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        endpoint = endpoint_for(request)
+        if endpoint is None:
+            return self.get_response(request)
+        attempt = Attempt(request, endpoint)
+        refused = attempt.refused()
+        if refused is not None:
+            seconds, why = refused
+            logger.warning("ratelimit.refused path=%s ip=%s kind=%s retry_after=%s", endpoint.path, attempt.ip,
+                           endpoint.kind or "-", max(1, int(seconds)))
+            return endpoint.refusal(request, seconds, f"{why} Retry after {max(1, int(seconds))} seconds.")
+        response = self.get_response(request)
+        attempt.count_failure(response)
+        return response
+
+
+# --- The API: each identity's request rate (DRF throttle) -------------------------------------------
+
+class IdentityRateThrottle(BaseThrottle):
+    """Requests per authenticated identity across /resources/ and the IBM face, counted in the
+    shared cache. Unauthenticated requests are not this throttle's (the credential endpoints have
+    theirs); a refusal is DRF's Throttled, answered 429 with Retry-After in each face's shape."""
+
+    def allow_request(self, request, view):
+        self._wait = None
+        identity = getattr(request, "user", None)
+        limit = rate("API_REQUESTS_PER_IDENTITY")
+        if not limit or identity is None or not getattr(identity, "is_authenticated", False):
+            return True
+        used = usage(request._request, "api-identity", getattr(identity, "iam_id", ""), limit, increment=True)
+        if used and used["count"] > used["limit"]:
+            self._wait = max(1, used["time_left"])
+            logger.warning("ratelimit.refused path=%s identity=%s retry_after=%s", request.path, identity.iam_id,
+                           self._wait)
+            return False
+        return True
+
+    def wait(self):
+        return self._wait
+
+
+# --- OpenAPI: every operation may answer 429 -------------------------------------------------------
+
+def declare_throttled_responses(result, generator, request, public):
+    """drf-spectacular post-processing hook: each operation declares the 429 the throttle (and, on
+    the credential endpoints, the middleware) may answer, with its Retry-After header."""
+    from .exceptions import PROBLEM_CONTENT_TYPE
+
+    problem = {"type": "object", "required": ["type", "title", "status"],
+               "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                              "status": {"type": "integer"}, "detail": {"type": "string"}}}
+    ibm = {"type": "object", "properties": {
+        "trace": {"type": "string"}, "status_code": {"type": "integer"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"}}}}}}
+    header = {"Retry-After": {"description": "Seconds until the limit's window passes.",
+                              "schema": {"type": "integer"}}}
+    for path, operations in result.get("paths", {}).items():
+        shape = (PROBLEM_CONTENT_TYPE, problem) if path.startswith("/resources/") else ("application/json", ibm)
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            operation["responses"].setdefault("429", {
+                "description": "Too many requests: a rate limit is reached; retry after Retry-After seconds.",
+                "headers": header,
+                "content": {shape[0]: {"schema": shape[1]}},
+            })
+    return result
