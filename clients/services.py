@@ -19,6 +19,7 @@ from iam_project.locking import lock_row
 from roles.services import actor_iam_id, ensure_can_manage, replace_roles, resolve_roles
 
 from .models import APIKEY_PREFIX, SECRET_PREFIX, ApiKey, ClientSecret
+from .revocation import revoke_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +185,7 @@ def delete_client(actor, pk, version=None):
     ensure_not_system(client)
     ensure_not_locked(client)
     ensure_can_manage(actor, client)
+    revoke_tokens(client, "client.deleted")
     client.delete()
 
 
@@ -198,9 +200,13 @@ def _set_client_flag(actor, pk, flag, value, version=None):
     return client
 
 
+@transaction.atomic
 def set_client_suspended(actor, pk, suspended, version=None):
-    """Suspend (no token is issued, every token stops working) or restore a client. Idempotent."""
-    return _set_client_flag(actor, pk, "suspended", suspended, version)
+    """Suspend (no token is issued, every token it holds is revoked) or restore a client. Idempotent."""
+    client = _set_client_flag(actor, pk, "suspended", suspended, version)
+    if suspended:
+        revoke_tokens(client, "client.suspended")
+    return client
 
 
 def generate_secret_value():

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clients.revocation import revoke_tokens
 from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
 from iam_project.locking import lock_row
 from roles.models import RoleBinding
@@ -158,6 +159,7 @@ def delete_principal(actor, pk, version=None):
         raise Forbidden("You cannot delete yourself.")
     ensure_can_manage(actor, principal)
     ensure_owner_remains(removing=list(RoleBinding.objects.filter(principal=principal)))
+    revoke_tokens(principal, "principal.deleted")
     principal.delete()
 
 
@@ -174,6 +176,7 @@ def suspend_principal(actor, pk, version=None):
     principal.suspended = True
     principal.suspended_at = timezone.now()
     principal.save(update_fields=["suspended", "suspended_at"])
+    revoke_tokens(principal, "principal.suspended")
     return principal
 
 
@@ -221,6 +224,7 @@ def issue_temporary_password(pk):
     principal.set_password(password)
     principal.must_change_password = True
     principal.save(update_fields=["password", "must_change_password"])
+    revoke_tokens(principal, "password.reset")
     return principal, password
 
 

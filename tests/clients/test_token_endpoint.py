@@ -165,7 +165,7 @@ def test_a_token_from_this_server_authenticates_the_api_capped_by_its_scopes():
 
 
 def test_introspection_follows_revocation_suspension_and_deletion():
-    resource_server, rs_secret = make_client(scopes=())
+    resource_server, rs_secret = make_client(scopes=(), roles=["system:resource-server"])
     client, secret = make_client()
     auth = "Basic " + base64.b64encode(f"{resource_server.client_id}:{rs_secret}".encode()).decode()
 
@@ -174,11 +174,14 @@ def test_introspection_follows_revocation_suspension_and_deletion():
 
     token = token_request(client.client_id, secret).json()["access_token"]
     info = introspect(token)
-    assert info["active"] is True and info["client_id"] == client.client_id and info["iam_id"] == client.iam_id
+    assert info["active"] is True and info["client_id"] == client.client_id
+    assert "iam_id" not in info and "permissions" not in info  # another client's: the caller may not read clients
     assert info["scope"] == "iam/principals:read" and info["token_type"] == "Bearer"
     services.set_client_suspended(None, client.pk, True)
     assert introspect(token) == {"active": False}
     services.set_client_suspended(None, client.pk, False)
+    assert introspect(token) == {"active": False}  # suspension revoked it: restoring the client does not revive it
+    token = token_request(client.client_id, secret).json()["access_token"]
     assert introspect(token)["active"] is True
     HttpClient().post("/oauth/revoke_token/", {"token": token},
                       HTTP_AUTHORIZATION="Basic " + base64.b64encode(f"{client.client_id}:{secret}".encode()).decode())
@@ -188,7 +191,8 @@ def test_introspection_follows_revocation_suspension_and_deletion():
     assert introspect(token) == {"active": False}
     assert introspect("garbage") == {"active": False}
     anonymous = HttpClient().post("/oauth/introspect/", {"token": token})
-    assert anonymous.status_code in (401, 403)
+    assert anonymous.status_code == 401 and anonymous.json()["error"] == "invalid_client"
+    assert anonymous["WWW-Authenticate"].startswith("Basic")
 
 
 def test_discovery_and_jwks():

@@ -12,7 +12,7 @@ from joserfc.jwk import KeySet
 from authlib.integrations.base_client.errors import OAuthError as OAuth2Error
 
 from clients import services
-from tests.conftest import make_principal
+from tests.conftest import make_principal, make_role
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 PASSWORD = "Flow-passphrase-2026"
@@ -59,7 +59,10 @@ def test_authorization_code_with_pkce_refresh_rotation_reuse_revocation_and_intr
         "scopes": ["openid", "email", "profile", "iam/principals:read"],
     })
     _, client_secret = services.create_secret(None, client.pk)
-    resource_server = services.create_client(None, {"name": "API", "grantTypes": ["client_credentials"]})
+    # A resource server introspects (system:resource-server) and may read principals, so it sees whose token it is.
+    reader = make_role(["iam/principals:read"])
+    resource_server = services.create_client(None, {"name": "API", "grantTypes": ["client_credentials"]},
+                                             roles=["system:resource-server", reader.key])
     _, rs_secret = services.create_secret(None, resource_server.pk)
 
     config = requests.get(f"{base}/.well-known/openid-configuration").json()
@@ -131,7 +134,8 @@ def test_suspension_ends_introspection_at_once(live_server):
     base = live_server.url
     principal = make_principal(email="bo@example.com", password=PASSWORD, permissions=["iam/principals:read"])
     client = services.create_client(None, {"name": "App", "grantTypes": ["authorization_code"],
-                                           "redirectUris": [REDIRECT], "scopes": ["openid", "iam/principals:read"]})
+                                           "redirectUris": [REDIRECT], "scopes": ["openid", "iam/principals:read"]},
+                                    roles=["system:resource-server"])  # it introspects its own tokens
     _, client_secret = services.create_secret(None, client.pk)
     session = OAuth2Session(client.client_id, client_secret, scope="openid iam/principals:read",
                             redirect_uri=REDIRECT, code_challenge_method="S256")
