@@ -71,9 +71,13 @@ def _printable(value, limit=255):
     return str(value or "").replace("\x00", "")[:limit]
 
 
-def require_s256(request):
-    """oauthlib pre-authorization check: PKCE with S256 only (RFC 9700 §2.1.1). A challenge without
-    a method means ``plain`` (RFC 7636 §4.3), so it is refused too — before any page is shown."""
+def offered_requests_only(request):
+    """oauthlib pre-authorization check, before any page is shown: response_type ``code`` only
+    (oauthlib would otherwise take ``code id_token`` for the hybrid flow, which is not offered),
+    and PKCE with S256 only (RFC 9700 §2.1.1) — a challenge without a method means ``plain``
+    (RFC 7636 §4.3), so it is refused too."""
+    if request.response_type is not None and request.response_type not in OFFERED_RESPONSE_TYPES:
+        raise errors.UnsupportedResponseTypeError(request=request)
     if request.code_challenge is not None and request.code_challenge_method not in OFFERED_CODE_CHALLENGE_METHODS:
         raise errors.UnsupportedCodeChallengeMethodError(
             description="code_challenge_method must be S256.", request=request)
@@ -90,7 +94,7 @@ class IAMServer(Server):
                              if name in OFFERED_GRANT_TYPES}
         self._response_types = {"code": self.auth_grant_choice}
         for grant in (self.auth_grant, self.openid_connect_auth):
-            grant.custom_validators.pre_auth.append(require_s256)
+            grant.custom_validators.pre_auth.append(offered_requests_only)
 
     def validate_token_request(self, request):
         """Missing grant_type is invalid_request, an unknown or unoffered one unsupported_grant_type —
@@ -107,7 +111,8 @@ class IAMServer(Server):
         request.scopes = []  # first: is the token valid at all?
         if not self.bearer.validate_request(request):
             error = getattr(request, "oauth2_error", None) or {}
-            raise errors.InvalidTokenError(description=error.get("error_description") or None, request=request)
+            description = error.get("error_description")
+            raise errors.InvalidTokenError(description=str(description) if description else None, request=request)
         if "openid" not in (request.scopes or []):
             raise errors.InsufficientScopeError(
                 description="The access token was not granted the openid scope.", request=request)
@@ -142,12 +147,18 @@ class IAMOAuth2Validator(OAuth2Validator):
         logger.info("client.auth_failed client_id=%r reason=%s endpoint=%s", _printable(client_id, 80), reason,
                     endpoint)
 
+    def _load_application(self, client_id, request):
+        """DOT's lookup, except that an id with a NUL byte names no client: PostgreSQL cannot even
+        compare it (psycopg raises DataError, which DOT does not expect)."""
+        if "\x00" in str(client_id or ""):
+            return None
+        return super()._load_application(client_id, request)
+
     def _unusable_client_reason(self, client_id):
         """Why a client id found no usable client: unknown or suspended (one query, on failure only)."""
-        try:
-            suspended = get_application_model().objects.filter(client_id=client_id, suspended=True).exists()
-        except ValueError:  # a NUL byte: no client can have it
-            suspended = False
+        if "\x00" in str(client_id or ""):
+            return "unknown_client"
+        suspended = get_application_model().objects.filter(client_id=client_id, suspended=True).exists()
         return "client_suspended" if suspended else "unknown_client"
 
     def authenticate_client(self, request, *args, **kwargs):

@@ -60,7 +60,11 @@ def revoke_tokens(identity, reason, application=None):
         refresh = _revoke_refresh_tokens(get_refresh_token_model().objects.filter(owned, revoked__isnull=True))
         access, _ = get_access_token_model().objects.filter(owned).delete()
         id_tokens, _ = get_id_token_model().objects.filter(owned).delete()
-        codes, _ = get_grant_model().objects.filter(owned).delete()
+        grants = get_grant_model().objects.filter(owned)
+        # Exchanged codes are kept a while to recognise a second use (clients.oauth); only the
+        # ones not yet exchanged count as revoked.
+        codes = grants.exclude(claims__contains='"consumed":').count()
+        grants.delete()
         revoked = access + refresh
         if revoked or id_tokens or codes:
             details = {"reason": reason, "count": revoked, "accessTokens": access, "refreshTokens": refresh,

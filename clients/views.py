@@ -425,10 +425,9 @@ class RPInitiatedLogoutView(oauth_views.RPInitiatedLogoutView):
 
     def get_request_application(self, id_token, client_id):
         if client_id:
-            try:
-                application = get_application_model().objects.filter(client_id=client_id).first()
-            except ValueError:
-                application = None
+            # A NUL byte names no client (and PostgreSQL cannot even compare it).
+            application = (None if "\x00" in client_id
+                           else get_application_model().objects.filter(client_id=client_id).first())
         else:
             application = id_token.application if id_token else None
         if (client_id or id_token) and (application is None or not application.is_active):
