@@ -14,7 +14,9 @@ from urllib.parse import unquote_plus, urlsplit
 
 from django.db import transaction
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_application_model, get_grant_model, get_refresh_token_model
+from oauth2_provider.models import (
+    get_access_token_model, get_application_model, get_grant_model, get_refresh_token_model,
+)
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.openid import Server
@@ -296,7 +298,8 @@ class IAMOAuth2Validator(OAuth2Validator):
             return False
         user = getattr(request, "user", None)
         if user is not None and not user.is_active:
-            request.oauth2_error = {"error": "invalid_token", "error_description": "The token's principal is suspended."}
+            request.oauth2_error = {"error": "invalid_token",
+                                    "error_description": "The token's principal is suspended."}
             return False
         return True
 

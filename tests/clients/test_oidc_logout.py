@@ -78,7 +78,8 @@ def test_a_suspended_client_cannot_ask_for_a_logout_redirect():
     client, _ = make_app()
     set_client_suspended(None, client.pk, True)
     http, _ = signed_in()
-    response = http.get(f"/oauth/logout/?{urlencode({'client_id': client.client_id, 'post_logout_redirect_uri': REDIRECT})}")
+    query = urlencode({"client_id": client.client_id, "post_logout_redirect_uri": REDIRECT})
+    response = http.get(f"/oauth/logout/?{query}")
     assert response.status_code == 400
 
 
