@@ -7,3 +7,8 @@ class ClientsConfig(AppConfig):
     name = "clients"
     verbose_name = "Clients"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import signals
+
+        signals.connect()

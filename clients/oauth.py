@@ -1,18 +1,47 @@
-"""django-oauth-toolkit's request validator: client secrets by digest, grant lists, OIDC claims, audit.
+"""django-oauth-toolkit's request validator and oauthlib server: only the grants offered, suspension, audit.
 
-Extended through DOT's ``OAUTH2_VALIDATOR_CLASS`` setting, never by copying its views.
+Extended through DOT's ``OAUTH2_VALIDATOR_CLASS`` and ``OIDC_SERVER_CLASS`` settings, never by
+copying its views.
 """
 
 import base64
 import binascii
 import hashlib
-from urllib.parse import unquote_plus
+import json
+import logging
+from datetime import timedelta
+from urllib.parse import unquote_plus, urlsplit
 
 from django.db import transaction
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from django.utils import timezone
+from oauth2_provider.models import (
+    get_access_token_model, get_application_model, get_grant_model, get_refresh_token_model,
+)
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749 import errors
+from oauthlib.openid import Server
 
 import audit
+
+logger = logging.getLogger(__name__)
+
+# What the token endpoint offers. The password grant (RFC 9700 §2.4), the implicit and hybrid
+# flows and the device grant are not offered: their requests end in unsupported_grant_type or
+# unsupported_response_type before any credential is looked at.
+OFFERED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+OFFERED_RESPONSE_TYPES = ("code",)
+OFFERED_CODE_CHALLENGE_METHODS = ("S256",)
+
+# Claims this server issues in ID tokens and at the userinfo endpoint (discovery lists them all).
+ISSUED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "jti",
+                 "email", "email_verified", "name", "updated_at")
+
+# The server's own bookkeeping inside an authorization code's stored ``claims`` (the OIDC claims
+# request otherwise): when the user signed in, and whether the code was exchanged. Always
+# written whole by the server, so a client-supplied value under this key never survives.
+CODE_STATE_KEY = "_portcullis"
+# How long an exchanged code is kept to recognise a second use (DOT's hourly purge removes it after).
+CODE_REUSE_WINDOW = timedelta(hours=1)
 
 
 def _token_subject(request):
@@ -23,13 +52,84 @@ def _token_subject(request):
     return request.client
 
 
+def _split_code_claims(stored):
+    """(the OIDC claims request, the server's state) from a code's stored ``claims`` text."""
+    try:
+        claims = json.loads(stored or "{}")
+    except ValueError:
+        claims = {}
+    if not isinstance(claims, dict):
+        claims = {}
+    state = claims.pop(CODE_STATE_KEY, None)
+    return claims, state if isinstance(state, dict) else {}
+
+
+def _join_code_claims(claims, state):
+    return json.dumps({**(claims or {}), CODE_STATE_KEY: state})
+
+
+def _printable(value, limit=255):
+    """A client-supplied identifier fit for the audit trail: no NUL (PostgreSQL text), bounded."""
+    return str(value or "").replace("\x00", "")[:limit]
+
+
+def offered_requests_only(request):
+    """oauthlib pre-authorization check, before any page is shown: response_type ``code`` only
+    (oauthlib would otherwise take ``code id_token`` for the hybrid flow, which is not offered),
+    and PKCE with S256 only (RFC 9700 §2.1.1) — a challenge without a method means ``plain``
+    (RFC 7636 §4.3), so it is refused too."""
+    if request.response_type is not None and request.response_type not in OFFERED_RESPONSE_TYPES:
+        raise errors.UnsupportedResponseTypeError(request=request)
+    if request.code_challenge is not None and request.code_challenge_method not in OFFERED_CODE_CHALLENGE_METHODS:
+        raise errors.UnsupportedCodeChallengeMethodError(
+            description="code_challenge_method must be S256.", request=request)
+    return {}
+
+
+class IAMServer(Server):
+    """oauthlib's OpenID Connect server cut down to what the platform offers, with RFC 6749 §5.2
+    errors for requests it does not understand and RFC 6750 errors at the userinfo endpoint."""
+
+    def __init__(self, request_validator, *args, **kwargs):
+        super().__init__(request_validator, *args, **kwargs)
+        self._grant_types = {name: grant for name, grant in self._grant_types.items()
+                             if name in OFFERED_GRANT_TYPES}
+        self._response_types = {"code": self.auth_grant_choice}
+        for grant in (self.auth_grant, self.openid_connect_auth):
+            grant.custom_validators.pre_auth.append(offered_requests_only)
+
+    def validate_token_request(self, request):
+        """Missing grant_type is invalid_request, an unknown or unoffered one unsupported_grant_type —
+        decided here, before any client or user credential is looked at."""
+        super().validate_token_request(request)
+        if not request.grant_type:
+            raise errors.InvalidRequestError(description="The grant_type parameter is missing.", request=request)
+        if request.grant_type not in self.grant_types:
+            raise errors.UnsupportedGrantTypeError(
+                description=f"Offered grant types: {', '.join(OFFERED_GRANT_TYPES)}.", request=request)
+
+    def validate_userinfo_request(self, request):
+        """A valid token without ``openid`` is insufficient_scope (403), not an invalid token."""
+        request.scopes = []  # first: is the token valid at all?
+        if not self.bearer.validate_request(request):
+            error = getattr(request, "oauth2_error", None) or {}
+            description = error.get("error_description")
+            raise errors.InvalidTokenError(description=str(description) if description else None, request=request)
+        if "openid" not in (request.scopes or []):
+            raise errors.InsufficientScopeError(
+                description="The access token was not granted the openid scope.", request=request)
+
+
 class IAMOAuth2Validator(OAuth2Validator):
     # Which scope releases which ID token / userinfo claim.
     oidc_claim_scope = {"sub": "openid", "email": "email", "email_verified": "email", "name": "profile",
                         "updated_at": "profile"}
 
+    # --- client authentication ---------------------------------------------------------------
+
     def _client_credentials(self, request):
-        """(client_id, client_secret) from HTTP Basic (preferred, RFC 6749 §2.3.1) or the body."""
+        """(client_id, client_secret) from HTTP Basic (preferred, RFC 6749 §2.3.1) or the body;
+        (None, None) for a malformed Basic header."""
         auth = self._extract_basic_auth(request)
         if auth:
             try:
@@ -40,17 +140,168 @@ class IAMOAuth2Validator(OAuth2Validator):
                 return None, None
         return getattr(request, "client_id", None), getattr(request, "client_secret", None)
 
+    def _client_auth_failed(self, request, client_id, reason):
+        """Record ``client.auth_failed``: the client id tried and why — never the secret."""
+        target = request.client if isinstance(request.client, get_application_model()) else None
+        endpoint = urlsplit(request.uri or "").path
+        audit.record("client.auth_failed", target, target_type="client", target_id=_printable(client_id),
+                     details={"clientId": _printable(client_id), "reason": reason, "endpoint": endpoint})
+        logger.info("client.auth_failed client_id=%r reason=%s endpoint=%s", _printable(client_id, 80), reason,
+                    endpoint)
+
+    def _load_application(self, client_id, request):
+        """DOT's lookup, except that an id with a NUL byte names no client: PostgreSQL cannot even
+        compare it (psycopg raises DataError, which DOT does not expect)."""
+        if "\x00" in str(client_id or ""):
+            return None
+        return super()._load_application(client_id, request)
+
+    def _unusable_client_reason(self, client_id):
+        """Why a client id found no usable client: unknown or suspended (one query, on failure only)."""
+        if "\x00" in str(client_id or ""):
+            return "unknown_client"
+        suspended = get_application_model().objects.filter(client_id=client_id, suspended=True).exists()
+        return "client_suspended" if suspended else "unknown_client"
+
     def authenticate_client(self, request, *args, **kwargs):
         """A confidential client proves itself with one of its live secrets, checked by SHA-256
-        digest (clients.services.authenticate_secret) — no password hasher, no plaintext."""
+        digest (clients.services.authenticate_secret) — no password hasher, no plaintext. A failed
+        attempt that named a client (or sent a malformed Basic header) is audited."""
         from .services import authenticate_secret
 
+        presented = bool(self._extract_basic_auth(request)) or bool(getattr(request, "client_id", None))
         client_id, secret = self._client_credentials(request)
-        if not client_id or not secret:
+        if not client_id:
+            if presented:
+                self._client_auth_failed(request, "", "malformed_credentials")
             return False
         if self._load_application(client_id, request) is None or request.client.client_id != client_id:
+            self._client_auth_failed(request, client_id, self._unusable_client_reason(client_id))
             return False
-        return authenticate_secret(request.client, secret)
+        if not secret:
+            self._client_auth_failed(request, client_id, "missing_secret")
+            return False
+        if not authenticate_secret(request.client, secret):
+            self._client_auth_failed(request, client_id, "invalid_secret")
+            return False
+        return True
+
+    def authenticate_client_id(self, client_id, request, *args, **kwargs):
+        """A public client names itself; a confidential one named without a secret, an unknown or a
+        suspended client fails — and the failure is audited."""
+        if self._load_application(client_id, request) is None:
+            self._client_auth_failed(request, client_id, self._unusable_client_reason(client_id))
+            return False
+        if request.client.client_type != get_application_model().CLIENT_PUBLIC:
+            self._client_auth_failed(request, client_id, "missing_secret")
+            return False
+        return True
+
+    # --- grants ------------------------------------------------------------------------------
+
+    def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
+        """The client's own grant list decides, refresh_token included."""
+        if grant_type == "refresh_token":
+            return "refresh_token" in (request.client.grant_types or [])
+        return super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
+
+    def _create_authorization_code(self, request, code, expires=None):
+        """Store the code with the time the user signed in (the ID token's auth_time)."""
+        claims = request.claims
+        if isinstance(claims, str):
+            try:
+                claims = json.loads(claims)
+            except ValueError:
+                claims = {}
+        claims = dict(claims) if isinstance(claims, dict) else {}
+        claims.pop(CODE_STATE_KEY, None)
+        request.claims = {**claims, CODE_STATE_KEY: {"auth_time": getattr(request, "auth_time", None)}}
+        try:
+            return super()._create_authorization_code(request, code, expires)
+        finally:
+            request.claims = claims or None
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        """Check the code and mark it used in the same locked step, so that it is good for one
+        exchange only: a wrong code_verifier or redirect_uri after this point burns it. A code used
+        a second time revokes the tokens its first exchange issued (RFC 6749 §4.1.2). A suspended
+        principal's code is refused."""
+        from .revocation import revoke_issued_from_code
+
+        Grant = get_grant_model()
+        with transaction.atomic():
+            grant = (Grant.objects.select_for_update().select_related("user")
+                     .filter(code=code, application=client).first())
+            if grant is None:
+                return False
+            claims, state = _split_code_claims(grant.claims)
+            if state.get("consumed"):
+                state["reused"] = True
+                grant.claims = _join_code_claims(claims, state)
+                grant.save(update_fields=["claims"])
+                revoke_issued_from_code(client, state.get("issued"), reason="authorization_code.reused")
+                logger.warning("oauth.code_reused client_id=%s", client.client_id)
+                return False
+            if grant.is_expired() or grant.user is None or not grant.user.is_active:
+                return False
+            state["consumed"] = timezone.now().isoformat()
+            grant.claims = _join_code_claims(claims, state)
+            grant.expires = max(grant.expires, timezone.now() + CODE_REUSE_WINDOW)
+            grant.save(update_fields=["claims", "expires"])
+        request.scopes = grant.scope.split(" ")
+        request.user = grant.user
+        if grant.nonce:
+            request.nonce = grant.nonce
+        request.claims = claims or None
+        request.auth_time = state.get("auth_time")
+        return True
+
+    def confirm_redirect_uri(self, client_id, code, redirect_uri, client, *args, **kwargs):
+        """A redirect_uri other than the authorization request's is invalid_grant (RFC 6749 §5.2)."""
+        if super().confirm_redirect_uri(client_id, code, redirect_uri, client, *args, **kwargs):
+            return True
+        raise errors.InvalidGrantError(
+            description="redirect_uri does not match the one of the authorization request.",
+            request=kwargs.get("request") or (args[0] if args else None))
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
+        """The code stays, marked with the tokens it issued, so that a second use can revoke them.
+        If a second use came while this exchange ran, what it just issued is revoked at once."""
+        from .revocation import revoke_issued_from_code
+
+        issued = {"accessToken": getattr(request, "issued_access_token_id", None),
+                  "family": getattr(request, "issued_token_family", None)}
+        Grant = get_grant_model()
+        with transaction.atomic():
+            grant = Grant.objects.select_for_update().filter(code=code, application=request.client).first()
+            if grant is None:
+                revoke_issued_from_code(request.client, issued, reason="authorization_code.gone")
+                raise errors.InvalidGrantError(request=request)
+            claims, state = _split_code_claims(grant.claims)
+            if state.get("reused"):
+                revoke_issued_from_code(request.client, issued, reason="authorization_code.reused")
+                raise errors.InvalidGrantError(description="The authorization code was used twice.", request=request)
+            state["issued"] = issued
+            grant.claims = _join_code_claims(claims, state)
+            grant.save(update_fields=["claims"])
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        """DOT's checks (rotation, reuse, expiry), and the principal must not be suspended."""
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            return False
+        return request.user is None or request.user.is_active
+
+    def validate_bearer_token(self, token, scopes, request):
+        """DOT's checks (expiry, scopes, client usable), and the principal must not be suspended:
+        userinfo and every resource refuse its tokens at once."""
+        if not super().validate_bearer_token(token, scopes, request):
+            return False
+        user = getattr(request, "user", None)
+        if user is not None and not user.is_active:
+            request.oauth2_error = {"error": "invalid_token",
+                                    "error_description": "The token's principal is suspended."}
+            return False
+        return True
 
     def validate_jwt_bearer_token(self, token, scopes, request):
         """oauthlib's OIDC server routes JWT-shaped bearer tokens here. Ours are stored like any
@@ -58,11 +309,23 @@ class IAMOAuth2Validator(OAuth2Validator):
         suspension apply, not only the signature."""
         return self.validate_bearer_token(token, scopes, request)
 
-    def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
-        """The client's own grant list decides, refresh_token included."""
-        if grant_type == "refresh_token":
-            return "refresh_token" in (request.client.grant_types or [])
-        return super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
+    # --- OpenID Connect ------------------------------------------------------------------------
+
+    def validate_silent_login(self, request):
+        """prompt=none: the authorization view decides (it knows the session); see clients.views."""
+        return True
+
+    def validate_silent_authorization(self, request):
+        """prompt=none: the authorization view decides whether consent is needed."""
+        return True
+
+    def refresh_id_token(self, request):
+        """A refresh answers without a new ID token (OpenID Connect Core §12.2 allows it): its
+        auth_time would have to be the original sign-in's, which the refresh chain does not carry."""
+        return False
+
+    def get_discovery_claims(self, request):
+        return list(ISSUED_CLAIMS)
 
     def get_additional_claims(self, request):
         user = request.user
@@ -72,6 +335,28 @@ class IAMOAuth2Validator(OAuth2Validator):
             claims["name"] = name
         claims["updated_at"] = int(user.updated_at.timestamp())
         return claims
+
+    def get_id_token_dictionary(self, token, token_handler, request):
+        """auth_time is when the user signed in for this authorization (stored with the code), not
+        the principal's latest sign-in anywhere."""
+        claims, expiration = super().get_id_token_dictionary(token, token_handler, request)
+        auth_time = getattr(request, "auth_time", None)
+        if auth_time:
+            claims["auth_time"] = int(auth_time)
+        return claims, expiration
+
+    # --- tokens ------------------------------------------------------------------------------
+
+    def _create_access_token(self, expires, request, token, source_refresh_token=None):
+        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
+        request.issued_access_token_id = access_token.pk
+        return access_token
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
+        refresh_token = super()._create_refresh_token(request, refresh_token_code, access_token,
+                                                      previous_refresh_token)
+        request.issued_token_family = str(refresh_token.token_family) if refresh_token.token_family else None
+        return refresh_token
 
     def save_bearer_token(self, token, request, *args, **kwargs):
         """Store the token (DOT) and record ``token.issued`` in the same transaction. The event

@@ -21,6 +21,7 @@ from roles.models import RoleBinding
 from roles.services import actor_iam_id, ensure_owner_remains, release_bindings_of, replace_roles, resolve_roles
 
 from .models import APIKEY_PREFIX, SECRET_PREFIX, ApiKey, ClientSecret
+from .revocation import revoke_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +189,7 @@ def delete_client(actor, pk, version=None):
     ensure_can_manage(actor, client)
     ensure_owner_remains(removing=list(RoleBinding.objects.filter(client=client)))
     release_bindings_of(actor, client)  # its policies and grants end through their owners
+    revoke_tokens(client, "client.deleted")
     client.delete()
 
 
@@ -206,9 +208,13 @@ def _set_client_flag(actor, pk, flag, value, version=None):
     return client
 
 
+@transaction.atomic
 def set_client_suspended(actor, pk, suspended, version=None):
-    """Suspend (no token is issued, every token stops working) or restore a client. Idempotent."""
-    return _set_client_flag(actor, pk, "suspended", suspended, version)
+    """Suspend (no token is issued, every token it holds is revoked) or restore a client. Idempotent."""
+    client = _set_client_flag(actor, pk, "suspended", suspended, version)
+    if suspended:
+        revoke_tokens(client, "client.suspended")
+    return client
 
 
 def generate_secret_value():

@@ -264,6 +264,14 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
+# The server offers only what is listed in discovery (clients.oauth.IAMServer: no password,
+# implicit, hybrid or device grant) and ends sessions by OpenID Connect RP-Initiated Logout at
+# /oauth/logout/; the tokens the requesting client holds are revoked there by clients.views (audited).
+OAUTH2_PROVIDER.update({
+    "OIDC_SERVER_CLASS": "clients.oauth.IAMServer",
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS": False,
+})
 
 # --- Celery -------------------------------------------------------------------------------------
 if REDIS_URL:

@@ -5,9 +5,9 @@ from django.http import JsonResponse
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from oauth2_provider.views import ConnectDiscoveryInfoView
 
 from clients.oauth_urls import account_urlpatterns as account_urls
+from clients.views import ConnectDiscoveryInfoView, OAuthServerMetadataView
 
 handler404 = "iam_project.exceptions.json_not_found"
 handler500 = "iam_project.exceptions.json_server_error"
@@ -37,7 +37,10 @@ urlpatterns = [
     path("", include("ibmcloud.api.urls")),
     path("oauth/", include("clients.oauth_urls", namespace="oauth2_provider")),
     path("oauth/", include(account_urls)),
+    # Discovery at the site root too: OpenID Connect's and RFC 8414's (path-inserted) form for
+    # the issuer <site>/oauth — one issuer everywhere.
     re_path(r"^\.well-known/openid-configuration/?$", ConnectDiscoveryInfoView.as_view()),
+    re_path(r"^\.well-known/oauth-authorization-server/oauth/?$", OAuthServerMetadataView.as_view()),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", health, name="health"),

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 
 def test_system_roles_are_seeded():
     keys = set(Role.objects.filter(is_system=True).values_list("key", flat=True))
-    assert keys == {"system:owner", "system:portal:full", "system:auditor"}
+    assert keys == {"system:owner", "system:portal:full", "system:auditor", "system:resource-server"}
 
 
 def test_schema_renders(client):

@@ -12,7 +12,7 @@ from joserfc.jwk import KeySet
 from authlib.integrations.base_client.errors import OAuthError as OAuth2Error
 
 from clients import services
-from tests.conftest import make_principal
+from tests.conftest import make_principal, make_role
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 PASSWORD = "Flow-passphrase-2026"
@@ -59,7 +59,10 @@ def test_authorization_code_with_pkce_refresh_rotation_reuse_revocation_and_intr
         "scopes": ["openid", "email", "profile", "iam/principals:read"],
     })
     _, client_secret = services.create_secret(None, client.pk)
-    resource_server = services.create_client(None, {"name": "API", "grantTypes": ["client_credentials"]})
+    # A resource server introspects (system:resource-server) and may read principals, so it sees whose token it is.
+    reader = make_role(["iam/principals:read"])
+    resource_server = services.create_client(None, {"name": "API", "grantTypes": ["client_credentials"]},
+                                             roles=["system:resource-server", reader.key])
     _, rs_secret = services.create_secret(None, resource_server.pk)
 
     config = requests.get(f"{base}/.well-known/openid-configuration").json()
@@ -131,7 +134,8 @@ def test_suspension_ends_introspection_at_once(live_server):
     base = live_server.url
     principal = make_principal(email="bo@example.com", password=PASSWORD, permissions=["iam/principals:read"])
     client = services.create_client(None, {"name": "App", "grantTypes": ["authorization_code"],
-                                           "redirectUris": [REDIRECT], "scopes": ["openid", "iam/principals:read"]})
+                                           "redirectUris": [REDIRECT], "scopes": ["openid", "iam/principals:read"]},
+                                    roles=["system:resource-server"])  # it introspects its own tokens
     _, client_secret = services.create_secret(None, client.pk)
     session = OAuth2Session(client.client_id, client_secret, scope="openid iam/principals:read",
                             redirect_uri=REDIRECT, code_challenge_method="S256")
@@ -160,10 +164,9 @@ def test_pkce_is_required_and_plain_is_refused(live_server):
     for extra in ({}, {"code_challenge": "x" * 43, "code_challenge_method": "plain"}):
         response = browser.get(f"{base}/oauth/authorize/", params={**common, **extra}, allow_redirects=False)
         location = response.headers.get("Location", "")
-        assert response.status_code in (302, 400)
-        assert "code=" not in location
-        if response.status_code == 302 and location.startswith(REDIRECT):
-            assert "error=invalid_request" in location
+        # Refused before any page (no sign-in page first): an error redirect to the client.
+        assert response.status_code == 302 and location.startswith(REDIRECT), location
+        assert "code=" not in location and "error=invalid_request" in location
 
 
 def test_client_credentials_with_two_live_secrets_then_a_revoked_one(live_server):

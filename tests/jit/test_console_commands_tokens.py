@@ -93,7 +93,8 @@ def test_console_refuses_self_approval_with_a_message(requester, approver, make_
 
 def test_token_lifetime_and_introspection_follow_the_grant(db_admin_role):
     client = client_services.create_client(None, {"name": "Job", "grantTypes": ["client_credentials"],
-                                                  "scopes": ["prod/db:write"]})
+                                                  "scopes": ["prod/db:write"]},
+                                           roles=["system:resource-server"])  # introspection needs it
     _, secret = client_services.create_secret(None, client.pk)
     services.save_eligibility(None, Eligibility(
         client=client, role=db_admin_role, max_duration=timedelta(hours=1), approval_required=False,

@@ -1,0 +1,20 @@
+"""Receivers of the clients app: the sign-in time each session keeps for OpenID Connect (auth_time, max_age)."""
+
+import time
+
+from django.contrib.auth.signals import user_logged_in
+
+# When the session's user last signed in (seconds since the epoch): the ID token's auth_time and
+# the yardstick for max_age.
+AUTH_TIME_SESSION_KEY = "oauth_auth_time"
+
+
+def handle_user_logged_in(sender, request, user, **kwargs):
+    """Record when this session's user signed in. Side effect: writes one session key."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[AUTH_TIME_SESSION_KEY] = time.time()
+
+
+def connect():
+    user_logged_in.connect(handle_user_logged_in, dispatch_uid="clients.auth_time")
