@@ -15,4 +15,10 @@ SYSTEM_ROLES = {
         "responders. Console access needs system:portal:full besides.",
         [{"resource": "audit/events", "permission": "read"}, {"resource": "iam/*", "permission": "read"}],
     ),
+    "system:resource-server": (
+        "For the clients of resource servers: introspect access tokens (RFC 7662). Who a token belongs "
+        "to and what it may do are shown only for identities the client may also read "
+        "(iam/principals:read, iam/clients:read) and for the client's own tokens.",
+        [{"resource": "oauth/introspect", "permission": "read"}],
+    ),
 }
