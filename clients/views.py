@@ -318,7 +318,7 @@ class IntrospectTokenView(OAuthLibMixin, View):
                 data["username"] = token.user.email
             # What the token can do now (scopes ∩ current permissions): a just-in-time grant that
             # has ended, or a role removed, disappears from here at once.
-            data["permissions"] = engine.token_permissions(identity, token.scope.split())
+            data["permissions"] = engine.token_permissions(identity, token.scope.split(), context={})
         return {k: v for k, v in data.items() if v is not None}
 
     @staticmethod

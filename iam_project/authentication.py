@@ -3,8 +3,7 @@
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework import authentication, exceptions
 
-from .context import set_actor
-from .identity import identity_actor
+from .context import authenticate
 
 
 class BearerTokenAuthentication(OAuth2Authentication):
@@ -23,7 +22,7 @@ class BearerTokenAuthentication(OAuth2Authentication):
             raise exceptions.AuthenticationFailed("The token's identity is suspended or gone.")
         if token.application is not None and not token.application.is_active:
             raise exceptions.AuthenticationFailed("The token's client is suspended.")
-        set_actor(*identity_actor(identity))
+        authenticate(identity, scopes=(token.scope or "").split())  # the token's scopes cap everything it does
         return identity, token
 
     def authenticate_header(self, request):
@@ -34,5 +33,5 @@ class SessionAuthentication(authentication.SessionAuthentication):
     def authenticate(self, request):
         result = super().authenticate(request)
         if result is not None:
-            set_actor(*identity_actor(result[0]))
+            authenticate(result[0])  # a session: no token cap
         return result

@@ -23,7 +23,7 @@ class IAMCommand(BaseCommand):
             principal = get_user_model().objects.filter(email=actor.strip().lower()).first()
             if principal is None or principal.suspended:
                 raise CommandError(f"--actor {actor}: no such active principal.")
-        with request_context(actor=principal.iam_id if principal else SYSTEM_ACTOR,
+        with request_context(actor=SYSTEM_ACTOR, identity=principal,
                              request_id=f"command-{self.__module__.rsplit('.', 1)[-1]}-{uuid.uuid4().hex[:12]}"):
             try:
                 return self.run(principal, *args, **options)

@@ -4,8 +4,7 @@ import re
 import uuid
 
 from .conf import iam_settings
-from .context import request_context, set_actor
-from .identity import identity_actor
+from .context import authenticate, request_context
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -44,5 +43,5 @@ class RequestContextMiddleware:
         # Session users are known by now; bearer tokens are named later by the DRF authenticator.
         user = getattr(request, "user", None)
         if user is not None and getattr(user, "is_authenticated", False):
-            set_actor(*identity_actor(user))
+            authenticate(user)
         return None

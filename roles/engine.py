@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from iam_project.conf import iam_settings
+from iam_project.context import get_context
 
 from .permissions import entry_covers, pattern_matches, scope_covers, split_permission
 
@@ -127,6 +128,20 @@ def invalidate(identity=None):
 
 # --- deciding -------------------------------------------------------------------------------------
 
+_AMBIENT = object()
+
+
+def _ambient(identity, context, scopes):
+    """Fill what the caller left out from the access context: the request's address and moment when
+    no ``context`` is given, and — only for the identity the context acts as — its token's scopes."""
+    current = get_context()
+    if context is None:
+        context = current.conditions()
+    if scopes is _AMBIENT:
+        scopes = current.scopes_for(identity)
+    return context, scopes
+
+
 def _context_time(context):
     value = (context or {}).get("time")
     if isinstance(value, datetime):
@@ -205,14 +220,16 @@ def scopes_cover(scopes, resource, action):
     return False
 
 
-def decide(identity, permission, resource=None, context=None, scopes=None):
+def decide(identity, permission, resource=None, context=None, scopes=_AMBIENT):
     """Decide whether ``identity`` may use ``permission`` ('resource:action', '*' wildcards).
 
     ``resource`` names the object acted on (e.g. 'iam/principals/<id>'); a scoped binding only
-    applies to resources inside its scope. ``context`` may carry ``ip`` and ``time``. ``scopes``,
-    when the caller holds an access token, caps the decision to what the token was granted.
+    applies to resources inside its scope. ``context`` may carry ``ip`` and ``time`` (default: the
+    access context's). ``scopes`` caps the decision to what an access token was granted (default:
+    the access context's token, when ``identity`` is the one acting; ``None``: no cap).
     Read-only; costs no query when the identity's grants are cached.
     """
+    context, scopes = _ambient(identity, context, scopes)
     try:
         perm_resource, perm_action = split_permission(permission)
     except ValueError as exc:
@@ -245,7 +262,9 @@ def decide(identity, permission, resource=None, context=None, scopes=None):
 
 
 def permissions_of(identity, context=None):
-    """The sorted 'resource:action' entries the identity holds right now (for /me)."""
+    """The sorted 'resource:action' entries the identity holds right now (for /me); ``context`` as for
+    ``decide``. Not capped by any token: see ``token_permissions``."""
+    context, _ = _ambient(identity, context, None)
     if getattr(identity, "suspended", False):
         return []
     at = _context_time(context)
@@ -270,11 +289,15 @@ def token_permissions(identity, scopes, context=None):
     return held
 
 
-def holds(identity, resource, action, scope="", context=None, standing=False):
+def holds(identity, resource, action, scope="", context=None, standing=False, scopes=_AMBIENT):
     """Does the identity hold a grant that covers the ACL entry resource:action (patterns included)
     over ``scope`` (or everywhere, when empty)? ``standing`` counts only grants held for good (see
-    ``Grant.standing``): what one may grant or manage is measured that way."""
+    ``Grant.standing``): what one may grant or manage is measured that way. ``context`` and
+    ``scopes`` as for ``decide``: acting through a token, one holds only what its scopes cover."""
     if identity is None or getattr(identity, "suspended", False):
+        return False
+    context, scopes = _ambient(identity, context, scopes)
+    if scopes is not None and not scopes_cover(scopes, resource, action):
         return False
     at = _context_time(context)
     for grant in grants_for(identity):
