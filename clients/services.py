@@ -303,7 +303,10 @@ def ensure_may_manage_keys_of(actor, owner, permission="write"):
     everything the owner holds (a key is the owner's whole power)."""
     from roles import engine
 
-    if actor is None or (actor.iam_id == owner.iam_id):
+    if actor is None:
+        return
+    if actor.iam_id == owner.iam_id:
+        ensure_can_manage(actor, owner)  # through a scoped token, only if it covers the key's power
         return
     if not engine.holds(actor, "iam/apikeys", permission):
         raise Forbidden(f"Managing another identity's API keys needs iam/apikeys:{permission}.")

@@ -13,6 +13,7 @@ Apps that give identities other ways to obtain roles (just-in-time eligibilities
 with ``register_obtainable`` from their ``AppConfig.ready()``, so this module imports none of them.
 """
 
+from iam_project.context import get_context
 from iam_project.errors import Forbidden
 
 from . import engine
@@ -98,9 +99,13 @@ def ensure_can_grant(actor, role, scope=""):
 
 def ensure_can_manage(actor, identity):
     """Refuse acting on an identity (change, suspend, reset, delete, make credentials) that holds or
-    could obtain anything the actor does not hold standing. Acting on oneself is not managing another;
-    the services refuse what nobody may do to themselves."""
-    if actor is None or is_same_identity(actor, identity):
+    could obtain anything the actor does not hold standing. Acting on oneself is not managing another
+    (the services refuse what nobody may do to themselves) — except through an access token, which
+    must not mint itself a way out of its scopes (an API key of its identity is the identity's whole
+    power): then the token's scopes must cover everything the identity can obtain."""
+    if actor is None:
+        return
+    if is_same_identity(actor, identity) and get_context().scopes_for(actor) is None:
         return
     missing = sorted({
         f"{resource}:{action}" + (f" on {scope}" if scope else "")
