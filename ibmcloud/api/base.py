@@ -4,11 +4,11 @@ import base64
 import uuid
 
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from iam_project.parsers import JSONParser
 from iam_project.permissions import require
 
 from ..models import AccountSettings
