@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
 from iam_project.locking import lock_row
+from iam_project.validators import validate_email_address
 from roles.models import RoleBinding
 from roles.services import ensure_can_manage, ensure_owner_remains, replace_roles, resolve_roles
 
@@ -33,6 +34,10 @@ def lock_principal(pk, version=None):
 def _check_email(email, exclude_pk=None):
     Principal = _principal_model()
     email = (email or "").strip().lower()
+    try:
+        validate_email_address(email)
+    except ValidationError as exc:
+        raise InvalidInput({"email": list(exc.messages)}) from None
     clash = Principal.objects.filter(email=email)
     if exclude_pk is not None:
         clash = clash.exclude(pk=exclude_pk)
