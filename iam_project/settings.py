@@ -264,6 +264,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/resources/",
+    # Every operation also declares the errors it can answer, in its face's shape.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "iam_project.schema.add_error_responses"],
 }
 
 # --- OAuth 2.0 (django-oauth-toolkit) -------------------------------------------------------------

@@ -17,3 +17,19 @@ def validate_email_address(value):
                               code="invalid")
     if len(str(value).encode("utf-8")) > MAX_ADDRESS:
         raise ValidationError(f"Must be at most {MAX_ADDRESS} characters (RFC 5321).", code="invalid")
+
+
+def utc_datetime(value):
+    """An aware datetime moved to UTC (naive ones are taken as UTC). PostgreSQL refuses offsets beyond
+    ±15:59 that Python accepts, and a date near year 1 or 9999 may not exist in UTC: both are a
+    ValidationError here rather than a database error later."""
+    from datetime import timezone as dt_timezone
+
+    if value is None:
+        return None
+    try:
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt_timezone.utc)
+        return value.astimezone(dt_timezone.utc)
+    except (OverflowError, ValueError):
+        raise ValidationError("Out of the range of dates this server stores.", code="invalid") from None

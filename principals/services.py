@@ -204,6 +204,9 @@ def request_password_reset(actor, pk):
     from .tasks import send_temporary_password
 
     principal = lock_principal(pk)
+    if actor is not None and actor.identity_type == "principal" and actor.pk == principal.pk:
+        # A reset locks its target out until a new password is set: one's own is changed, not reset.
+        raise Forbidden("You cannot reset your own password; change it with POST /resources/me/password.")
     ensure_can_manage(actor, principal)
     if principal.suspended:
         raise Conflict("The principal is suspended; unsuspend it before resetting its password.")
