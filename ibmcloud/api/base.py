@@ -42,8 +42,12 @@ def ibm_operation(operation_id, tag, body=False, status=200):
     from drf_spectacular.types import OpenApiTypes
     from drf_spectacular.utils import extend_schema
 
-    return extend_schema(operation_id=operation_id, tags=[f"IBM Cloud IAM: {tag}"],
-                         request=OpenApiTypes.OBJECT if body else None,
+    from .schema import PARAMETERS, REQUESTS
+
+    request = ({"application/json": REQUESTS[operation_id]} if operation_id in REQUESTS else OpenApiTypes.OBJECT) \
+        if body else None
+    return extend_schema(operation_id=operation_id, tags=[f"IBM Cloud IAM: {tag}"], request=request,
+                         parameters=PARAMETERS.get(operation_id, []),
                          responses={status: OpenApiTypes.OBJECT if status != 204 else None})
 
 
