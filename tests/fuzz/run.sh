@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 : "${DATABASE_URL:?DATABASE_URL (PostgreSQL) is required}" "${REDIS_URL:?REDIS_URL is required}"
-PY=${PY:-.venv/bin/python}
+PY=${PY:-$PWD/.venv/bin/python}
 BIN=$(dirname "$PY")
 MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-12}
 SEED=${FUZZ_SEED:-20251126}
@@ -79,11 +79,12 @@ for who in reader owner; do  # the reader first: the owner's run may change anyt
   token=$(token_of "$who")
   still_works "$token" || { echo "fuzz: the $who identity cannot read before its run"; exit 1; }
   echo "fuzz: as the $who — every operation, at most $MAX_EXAMPLES examples each, seed $SEED"
-  "$BIN/st" run "$base/api/schema/" --no-color --seed "$SEED" --max-examples "$MAX_EXAMPLES" \
+  # Run from the scratch folder: Schemathesis keeps its cache (.schemathesis/) in the working directory.
+  (cd "$work" && "$BIN/st" run "$base/api/schema/" --no-color --seed "$SEED" --max-examples "$MAX_EXAMPLES" \
     --workers "$WORKERS" --phases "$PHASES" --request-timeout 30 --suppress-health-check all \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --header "Authorization: Bearer $token" --report junit --report-dir "$work/report-$who" \
-    > "$work/st-$who.log" 2>&1 || status=1
+    > "$work/st-$who.log" 2>&1) || status=1
   tail -n 40 "$work/st-$who.log"
   if ! still_works "$token"; then
     echo "fuzz: the $who identity did not survive its run"; status=1
