@@ -38,5 +38,10 @@ worker: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The schema fuzzer against a real server on PostgreSQL and Redis (DATABASE_URL, REDIS_URL); CI runs it.
+.PHONY: fuzz
+fuzz: install
+	bash tests/fuzz/run.sh
+
 clean:
 	rm -rf $(VENV) var .pytest_cache

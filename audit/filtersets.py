@@ -2,6 +2,8 @@
 
 import django_filters
 
+from iam_project.filters import IsoDateTimeFilter
+
 from .models import AuditEvent
 
 
@@ -11,8 +13,8 @@ class AuditEventFilterSet(django_filters.FilterSet):
     targetType = django_filters.CharFilter(field_name="target_type", max_length=64)
     targetId = django_filters.CharFilter(field_name="target_id", max_length=255)
     action = django_filters.CharFilter(method="filter_action", max_length=64)
-    since = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+    since = IsoDateTimeFilter(field_name="at", lookup_expr="gte")
+    until = IsoDateTimeFilter(field_name="at", lookup_expr="lt")
     requestId = django_filters.CharFilter(field_name="request_id", max_length=128)
 
     class Meta:

@@ -151,6 +151,15 @@ def audit_history_redirect(object_id):
     return HttpResponseRedirect(f"{reverse('admin:audit_auditevent_changelist')}?{urlencode({'target_id': object_id})}")
 
 
+def email_formfield_overrides():
+    """``formfield_overrides`` for screens with an email: the console refuses what the API refuses (RFC 5321)."""
+    from django.db import models
+
+    from .validators import validate_email_address
+
+    return {models.EmailField: {"validators": [validate_email_address]}}
+
+
 class ServiceAdminMixin:
     """Console screens save through the services; a refused operation is shown, never a 500."""
 

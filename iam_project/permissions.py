@@ -42,6 +42,13 @@ def require(request, permission, resource=None):
     return decision
 
 
+def ensure_implemented(request, view):
+    """405 (with Allow) for a method the view has no handler for, before any permission is looked up:
+    a missing handler is not a missing permission."""
+    if getattr(view, request.method.lower(), None) is None:
+        raise exceptions.MethodNotAllowed(request.method)
+
+
 class HasIAMPermission(permissions.BasePermission):
     """Views declare ``required_permissions = {action: "resource:verb"}`` (``"*"`` for every other
     action) and, optionally, ``permission_resource`` — the resource path of the objects, to which
@@ -50,6 +57,7 @@ class HasIAMPermission(permissions.BasePermission):
     message = "You do not have permission to perform this action."
 
     def has_permission(self, request, view):
+        ensure_implemented(request, view)
         identity = request.user
         if identity is None or not getattr(identity, "is_authenticated", False):
             raise exceptions.NotAuthenticated()
@@ -69,6 +77,10 @@ class HasIAMPermission(permissions.BasePermission):
         if required is None:
             raise exceptions.PermissionDenied("This endpoint declares no permission.")
         action = getattr(view, "action", None) or request.method.lower()
+        if action == "metadata":
+            return None  # OPTIONS describes the view (as the public OpenAPI document does); it changes nothing
+        if action == "head" and "head" not in required:
+            action = "get"
         if action in required:
             return required[action]
         if "*" in required:

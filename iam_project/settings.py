@@ -26,28 +26,57 @@ def env_list(name, default=""):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", default=True)
+# --- Debug, signing key and host names ----------------------------------------------------------------
+# DEBUG is off unless the operator turns it on: Django's debug pages show settings and the environment.
+DEBUG = env_bool("DEBUG", default=False)
+
+LOOPBACK_HOSTS = "localhost,127.0.0.1,[::1]"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", LOOPBACK_HOSTS)
+
+
+def _is_loopback(host):
+    import ipaddress
+
+    name = host.strip().lower().lstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _secret_key():
+    """SECRET_KEY may be left unset only while the server answers to loopback host names alone
+    (the embedded default); then a key is generated once into var/secret_key."""
     key = os.environ.get("SECRET_KEY")
     if key:
         return key
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    # Local runs keep a generated key under var/ so sessions survive a restart.
+    public = [host for host in ALLOWED_HOSTS if not _is_loopback(host)]
+    if public:
+        raise ImproperlyConfigured(
+            f"SECRET_KEY must be set: ALLOWED_HOSTS names {', '.join(public)}, so this is a deployment and "
+            "every process and machine must sign with the same explicit key."
+        )
+    # Local runs keep a generated key under var/ so sessions survive a restart. Written aside and
+    # linked into place, so that two processes starting at once never read a half-written key.
     path = VAR_DIR / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(64))
-        path.chmod(0o600)
+        draft = VAR_DIR / f".secret_key.{os.getpid()}"
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+            handle.write(secrets.token_urlsafe(64))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 
 SECRET_KEY = _secret_key()
-
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver" if DEBUG else "")
-if not DEBUG and not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
+# A deployment answers to a name beyond loopback (and so sits behind TLS); a local run serves plain http.
+DEPLOYED = any(not _is_loopback(host) for host in ALLOWED_HOSTS)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -56,6 +85,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "whitenoise.runserver_nostatic",  # the same static serving (WhiteNoise) under runserver as in production
     "django.contrib.staticfiles",
     "iam_project.apps.ConsoleAdminConfig",
     "rest_framework",
@@ -73,7 +103,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "iam_project.middleware.RequestContextMiddleware",
+    "iam_project.guards.RequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -158,8 +190,8 @@ LOGIN_URL = "login"  # the sign-in page of the OAuth server; the console has its
 LOGIN_REDIRECT_URL = "admin:index"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_SECURE = DEPLOYED  # `make run` serves http on loopback with DEBUG off: cookies must still work
+CSRF_COOKIE_SECURE = DEPLOYED
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -172,8 +204,27 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# --- Static files (WhiteNoise, DEBUG on or off) ------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = VAR_DIR / "static"  # filled by `manage.py collectstatic` (see README, Production)
+STATIC_ROOT.mkdir(exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed copies, no manifest: a template never fails on a file collectstatic has not seen yet.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Until collectstatic has run (a first `runserver`, the test servers), serve straight from the apps.
+WHITENOISE_USE_FINDERS = DEBUG or not (STATIC_ROOT / "admin").is_dir()
+
+# --- Errors ---------------------------------------------------------------------------------------------------
+# Every error answer is in its face's shape with the request id, never a traceback (iam_project.exceptions).
+IAM_ERROR_FACES = [
+    (("/resources/", "/api/"), "iam_project.exceptions.render_problem"),
+    (("/identity/", "/v1/", "/v2/"), "ibmcloud.api.errors.render_error"),
+    (("/oauth/token/", "/oauth/revoke_token/", "/oauth/introspect/", "/oauth/userinfo/"),
+     "iam_project.exceptions.render_oauth_error"),
+]
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("IAM_MAX_BODY_BYTES", str(1024 * 1024)))
 
 # --- Mail -----------------------------------------------------------------------------------------
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
@@ -196,7 +247,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["iam_project.permissions.HasIAMPermission"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["iam_project.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "iam_project.pagination.CursorPagination",
     "PAGE_SIZE": 50,
@@ -214,6 +265,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/resources/",
+    # Every operation also declares the errors it can answer, in its face's shape.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "iam_project.schema.add_error_responses"],
 }
 
 # --- OAuth 2.0 (django-oauth-toolkit) -------------------------------------------------------------

@@ -9,8 +9,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from clients.oauth_urls import account_urlpatterns as account_urls
 from clients.views import ConnectDiscoveryInfoView, OAuthServerMetadataView
 
-handler404 = "iam_project.exceptions.json_not_found"
-handler500 = "iam_project.exceptions.json_server_error"
+# Every error in its face's shape (problem+json, IBM's, a plain page) with the request id, never a traceback.
+handler400 = "iam_project.exceptions.bad_request"
+handler403 = "iam_project.exceptions.permission_denied"
+handler404 = "iam_project.exceptions.page_not_found"
+handler500 = "iam_project.exceptions.server_error"
 
 
 def health(request):

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 
-from iam_project.console import ServiceAdminMixin, console_action
+from iam_project.console import ServiceAdminMixin, console_action, email_formfield_overrides
 
 from . import services
 from .models import ClaimRule, TrustedProfile
@@ -19,6 +19,7 @@ class PrincipalAdmin(ServiceAdminMixin, admin.ModelAdmin):
               "last_login", "created_at", "updated_at", "version")
     actions = ("suspend_selected", "unsuspend_selected", "reset_password_selected")
     ordering = ("email",)
+    formfield_overrides = email_formfield_overrides()
 
     def get_inlines(self, request, obj):
         from roles.admin import PrincipalBindingInline
@@ -73,3 +74,4 @@ class TrustedProfileAdmin(ServiceAdminMixin, admin.ModelAdmin):
     readonly_fields = ("id", "iam_id", "version", "created_at", "updated_at")
     fields = ("id", "iam_id", "name", "description", "email", "version", "created_at", "updated_at")
     inlines = [ClaimRuleInline]
+    formfield_overrides = email_formfield_overrides()

@@ -74,6 +74,18 @@ def validate_conditions(conditions, field="conditions"):
 def save_profile(profile, name=None, description=None, email=None, version=None):
     if version is not None and not profile._state.adding:
         profile = lock_row(TrustedProfile, profile.pk, version, label="trusted profile")
+    for field, value, limit in (("name", name, 255), ("description", description, 2000), ("email", email, 254)):
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            raise InvalidInput({field: [f"Must be a string of at most {limit} characters."]})
+    if email:
+        from django.core.exceptions import ValidationError
+
+        from iam_project.validators import validate_email_address
+
+        try:
+            validate_email_address(email)
+        except ValidationError as exc:
+            raise InvalidInput({"email": list(exc.messages)}) from None
     for field, value in (("name", name), ("description", description), ("email", email)):
         if value is not None:
             setattr(profile, field, value)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from clients.revocation import revoke_tokens
 from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
 from iam_project.locking import lock_row
+from iam_project.validators import validate_email_address
 from roles.models import RoleBinding
 from roles.authority import ensure_can_manage, ensure_not_self
 from roles.services import ensure_owner_remains, release_bindings_of, replace_roles, resolve_roles
@@ -35,6 +36,10 @@ def lock_principal(pk, version=None):
 def _check_email(email, exclude_pk=None):
     Principal = _principal_model()
     email = (email or "").strip().lower()
+    try:
+        validate_email_address(email)
+    except ValidationError as exc:
+        raise InvalidInput({"email": list(exc.messages)}) from None
     clash = Principal.objects.filter(email=email)
     if exclude_pk is not None:
         clash = clash.exclude(pk=exclude_pk)
@@ -223,6 +228,9 @@ def request_password_reset(actor, pk):
     from .tasks import send_temporary_password
 
     principal = lock_principal(pk)
+    if actor is not None and actor.identity_type == "principal" and actor.pk == principal.pk:
+        # A reset locks its target out until a new password is set: one's own is changed, not reset.
+        raise Forbidden("You cannot reset your own password; change it with POST /resources/me/password.")
     ensure_can_manage(actor, principal)
     if principal.suspended:
         raise Conflict("The principal is suspended; unsuspend it before resetting its password.")

@@ -53,7 +53,9 @@ class AuditEventViewSet(IAMViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=[*FORMATS], default="ndjson")],
-        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="NDJSON or CSV, oldest first")},
+        responses={(200, media_type.split(";")[0]): OpenApiResponse(OpenApiTypes.BINARY,
+                                                                     description="NDJSON or CSV (?format=), oldest first")
+                   for fmt, media_type in FORMATS.items()},
     )
     @action(detail=False, methods=["get"])
     def export(self, request):

@@ -110,7 +110,7 @@ class ClientViewSet(IAMViewSet):
 
     @extend_schema(methods=["GET"], request=None, responses=SecretSerializer(many=True))
     @extend_schema(methods=["POST"], request=SecretCreateSerializer, responses={201: NewSecretSerializer})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def secrets(self, request, pk=None):
         """GET lists the secrets (never their values); POST makes one and shows its value once."""
         if request.method == "GET":

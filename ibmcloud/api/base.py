@@ -4,11 +4,11 @@ import base64
 import uuid
 
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from iam_project.parsers import JSONParser
 from iam_project.permissions import require
 
 from ..models import AccountSettings
@@ -42,8 +42,12 @@ def ibm_operation(operation_id, tag, body=False, status=200):
     from drf_spectacular.types import OpenApiTypes
     from drf_spectacular.utils import extend_schema
 
-    return extend_schema(operation_id=operation_id, tags=[f"IBM Cloud IAM: {tag}"],
-                         request=OpenApiTypes.OBJECT if body else None,
+    from .schema import PARAMETERS, REQUESTS
+
+    request = ({"application/json": REQUESTS[operation_id]} if operation_id in REQUESTS else OpenApiTypes.OBJECT) \
+        if body else None
+    return extend_schema(operation_id=operation_id, tags=[f"IBM Cloud IAM: {tag}"], request=request,
+                         parameters=PARAMETERS.get(operation_id, []),
                          responses={status: OpenApiTypes.OBJECT if status != 204 else None})
 
 

@@ -2,22 +2,41 @@
 served as application/json (the SDK raises ApiException with ``errors[0].message``)."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
 from iam_project.errors import IAMError
-from iam_project.exceptions import _flatten, _record_refusal
+from iam_project.exceptions import PayloadTooLarge, _flatten, _record_refusal, request_id_of
 
 CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-         409: "conflict", 415: "unsupported_media_type", 429: "too_many_requests"}
+         406: "not_acceptable", 409: "conflict", 413: "request_too_large", 415: "unsupported_media_type",
+         429: "too_many_requests", 500: "internal_error"}
+
+
+def ibm_error_body(status, message, request_id="", code=None, token_service=False):
+    """The body IBM's services answer errors with; the token service (/identity/) also names the error in
+    ``errorCode`` / ``errorMessage``, which is what IBM's SDKs read from it."""
+    code = code or CODES.get(status, "error")
+    body = {"trace": request_id, "errors": [{"code": code, "message": message}], "status_code": status}
+    if token_service:
+        body.update(errorCode=code, errorMessage=message)
+    return body
 
 
 def ibm_error(status, message, request=None, code=None):
-    trace = getattr(request, "request_id", "") if request is not None else ""
-    body = {"trace": trace, "errors": [{"code": code or CODES.get(status, "error"), "message": message}],
-            "status_code": status}
+    body = ibm_error_body(status, message, request_id_of(request), code)
     return Response(body, status=status, content_type="application/json")
+
+
+def render_error(request, status, detail, code=None, errors=None):
+    """Errors answered outside the face's views (unknown route, over-size body, a crash): the same shape.
+    ``code`` is the platform's generic code; the face names its own."""
+    if errors:
+        detail = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items())
+    body = ibm_error_body(status, detail, request_id_of(request), token_service=request.path.startswith("/identity/"))
+    return JsonResponse(body, status=status)
 
 
 def ibm_exception_handler(exc, context):
@@ -34,6 +53,8 @@ def ibm_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
     if not isinstance(exc, exceptions.APIException):
         return None
     if isinstance(exc, exceptions.ValidationError):
@@ -48,4 +69,6 @@ def ibm_exception_handler(exc, context):
         response.data["status_code"] = 401
         response.data["errors"][0]["code"] = "unauthorized"
         response["WWW-Authenticate"] = 'Bearer realm="portcullis"'
+    if getattr(exc, "wait", None):
+        response["Retry-After"] = str(int(exc.wait))
     return response

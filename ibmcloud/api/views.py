@@ -1,6 +1,7 @@
 """The IBM Cloud IAM-compatible API: API keys, service IDs, trusted profiles and claim rules, policies,
 roles and account settings — views onto the platform's own models, through the same services."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 from oauth2_provider.models import get_application_model
@@ -12,6 +13,7 @@ from clients.models import ApiKey
 from iam_project.api import expected_version
 from iam_project.errors import InvalidInput
 from iam_project.identity import find_identity
+from iam_project.validators import utc_datetime
 from principals import profiles as profile_services
 from principals.models import ClaimRule, TrustedProfile
 from roles import services as role_services
@@ -47,7 +49,10 @@ def _expires(value, field="expires_at"):
         parsed = None
     if parsed is None:
         raise ValidationError({field: ["Must be an ISO 8601 date and time."]})
-    return parsed
+    try:
+        return utc_datetime(parsed)
+    except DjangoValidationError as exc:
+        raise ValidationError({field: exc.messages}) from None
 
 
 def _text(data, field, max_length=255):

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from iam_project.api import StrictSerializer
 from iam_project.models import validate_properties
+from iam_project.validators import validate_email_address
 from roles.api.serializers import IdentityRolesMixin, RoleKeysField
 
 
@@ -31,7 +32,7 @@ class PrincipalSerializer(IdentityRolesMixin):
 
 
 class PrincipalPutSerializer(StrictSerializer):
-    email = serializers.EmailField(max_length=254)
+    email = serializers.EmailField(max_length=254, validators=[validate_email_address])
     properties = PropertiesField(required=False, default=dict)
     roles = RoleKeysField(required=False, default=list)
     password = serializers.CharField(required=False, write_only=True, max_length=256,
@@ -39,7 +40,7 @@ class PrincipalPutSerializer(StrictSerializer):
 
 
 class PrincipalPatchSerializer(StrictSerializer):
-    email = serializers.EmailField(max_length=254, required=False)
+    email = serializers.EmailField(max_length=254, required=False, validators=[validate_email_address])
     properties = PropertiesField(required=False)
     roles = RoleKeysField(required=False)
 
