@@ -154,11 +154,18 @@ def render_problem(request, status_code, detail, code, errors=None):
     return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
 
 
+def _with_fields(detail, errors):
+    """The detail, naming the fields at fault (for shapes that have no field map of their own)."""
+    if not errors:
+        return detail
+    return f"{detail} " + "; ".join(f"{field}: {' '.join(map(str, messages))}" for field, messages in errors.items())
+
+
 def render_oauth_error(request, status_code, detail, code, errors=None):
     """RFC 6749 §5.2's shape, for the OAuth server's JSON endpoints (token, revoke, introspect, userinfo)."""
     error = "server_error" if status_code >= 500 else "invalid_request"
-    return JsonResponse({"error": error, "error_description": detail, "request_id": request_id_of(request)},
-                        status=status_code)
+    return JsonResponse({"error": error, "error_description": _with_fields(detail, errors),
+                         "request_id": request_id_of(request)}, status=status_code)
 
 
 def render_page(request, status_code, detail, code, errors=None):
@@ -167,7 +174,7 @@ def render_page(request, status_code, detail, code, errors=None):
     html = format_html(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} {}</title></head>"
         "<body><h1>{} {}</h1><p>{}</p><p>Request id: <code>{}</code></p></body></html>\n",
-        status_code, title, status_code, title, detail, request_id_of(request),
+        status_code, title, status_code, title, _with_fields(detail, errors), request_id_of(request),
     )
     return HttpResponse(html, status=status_code, content_type="text/html; charset=utf-8")
 

@@ -403,32 +403,3 @@ class IdentityRateThrottle(BaseThrottle):
 
     def wait(self):
         return self._wait
-
-
-# --- OpenAPI: every operation may answer 429 -------------------------------------------------------
-
-def declare_throttled_responses(result, generator, request, public):
-    """drf-spectacular post-processing hook: each operation declares the 429 the throttle (and, on
-    the credential endpoints, the middleware) may answer, with its Retry-After header."""
-    from .exceptions import PROBLEM_CONTENT_TYPE
-
-    problem = {"type": "object", "required": ["type", "title", "status"],
-               "properties": {"type": {"type": "string"}, "title": {"type": "string"},
-                              "status": {"type": "integer"}, "detail": {"type": "string"}}}
-    ibm = {"type": "object", "properties": {
-        "trace": {"type": "string"}, "status_code": {"type": "integer"},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {
-            "code": {"type": "string"}, "message": {"type": "string"}}}}}}
-    header = {"Retry-After": {"description": "Seconds until the limit's window passes.",
-                              "schema": {"type": "integer"}}}
-    for path, operations in result.get("paths", {}).items():
-        shape = (PROBLEM_CONTENT_TYPE, problem) if path.startswith("/resources/") else ("application/json", ibm)
-        for method, operation in operations.items():
-            if not isinstance(operation, dict) or "responses" not in operation:
-                continue
-            operation["responses"].setdefault("429", {
-                "description": "Too many requests: a rate limit is reached; retry after Retry-After seconds.",
-                "headers": header,
-                "content": {shape[0]: {"schema": shape[1]}},
-            })
-    return result

@@ -106,6 +106,9 @@ def add_error_responses(result, generator, request, public):
                         None, {"type": "object", "additionalProperties": {}}):
                     responses[status] = {"description": ERROR_DESCRIPTIONS[status],
                                          "content": {media_type: {"schema": ref}}}
+                if status == "429":  # the rate limits (iam_project.ratelimit) say when to come back
+                    responses[status].setdefault("headers", {"Retry-After": {
+                        "description": "Seconds until the limit's window passes.", "schema": {"type": "integer"}}})
     return result
 
 

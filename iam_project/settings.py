@@ -445,5 +445,3 @@ RATELIMIT_CACHE_PREFIX = os.environ.get("IAM_RATELIMIT_CACHE_PREFIX", "rl:")
 # django_ratelimit is used as a library, not installed as an app: its system check refuses the
 # embedded file cache, whose increments are not atomic — close enough for one machine's processes.
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["iam_project.ratelimit.IdentityRateThrottle"]
-SPECTACULAR_SETTINGS.setdefault("POSTPROCESSING_HOOKS", ["drf_spectacular.hooks.postprocess_schema_enums"])
-SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"].append("iam_project.ratelimit.declare_throttled_responses")

@@ -69,7 +69,9 @@ def test_bad_logout_requests_are_400_pages_never_500_nor_a_redirect(query):
         query = {**query, "client_id": client.client_id}
     response = http.get(f"/oauth/logout/?{urlencode(query)}")
     assert response.status_code == 400 and "Location" not in response
-    assert b"cannot be completed" in response.content
+    # A NUL byte is refused by the request guard before the view, in its own plain page.
+    nul = any("\x00" in value for value in query.values())
+    assert b"cannot be completed" in response.content or (nul and b"Request id" in response.content)
 
 
 def test_a_suspended_client_cannot_ask_for_a_logout_redirect():

@@ -155,9 +155,11 @@ def test_revocation_refuses_bad_client_credentials_with_401_basic_and_audits_the
     assert HttpClient().get("/resources/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
 
 
-def test_a_nul_byte_in_a_client_id_is_invalid_client_not_500():
+def test_a_nul_byte_in_a_client_id_is_invalid_request_naming_it_not_500():
+    # Refused by the request guard before any client is looked up, in RFC 6749's shape.
     response = HttpClient().post(TOKEN, {"grant_type": "client_credentials", "client_id": "a\x00b",
                                          "client_secret": "pcs_x"})
-    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert "client_id" in response.json()["error_description"]
     response = HttpClient().post(TOKEN, {"grant_type": "authorization_code", "client_id": "a\x00b", "code": "x"})
-    assert response.status_code == 401
+    assert response.status_code == 400
