@@ -157,10 +157,57 @@ LOGIN_URL = "login"  # the sign-in page of the OAuth server; the console has its
 LOGIN_REDIRECT_URL = "admin:index"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+
+# --- Security headers, cookies and TLS ------------------------------------------------------------
+# Cookies travel only over HTTPS when DEBUG is off. Chromium and Firefox treat http://127.0.0.1
+# and http://localhost as secure, so `make run` still signs in there; IAM_SECURE_COOKIES=0 turns
+# the flag off for a browser that does not (and never belongs on a public address).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("IAM_SECURE_COOKIES", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Same-origin: our own form posts carry their Origin and Referer (CSRF checks both), while no other
+# site ever sees our URLs, whose query strings hold authorization requests (state, nonce, PKCE).
+# "no-referrer" made Chromium send "Origin: null" and CSRF refused every sign-in.
+SECURE_REFERRER_POLICY = "same-origin"
+# HSTS is sent on HTTPS responses only (plain-HTTP development never sees it): a year by default.
+SECURE_HSTS_SECONDS = int(os.environ.get("IAM_HSTS_SECONDS", "0" if DEBUG else str(365 * 24 * 3600)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("IAM_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_SSL_REDIRECT = env_bool("IAM_SSL_REDIRECT", False)
+# Behind a TLS-terminating proxy: IAM_SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto: https" makes a
+# request that the proxy marked count as HTTPS. Set it only if the proxy always sets or strips the
+# header: a client could otherwise claim HTTPS itself.
+_proxy_ssl_header = os.environ.get("IAM_SECURE_PROXY_SSL_HEADER", "").strip()
+if _proxy_ssl_header:
+    _name, _, _value = _proxy_ssl_header.partition(":")
+    if not _name.strip() or not _value.strip():
+        raise ImproperlyConfigured('IAM_SECURE_PROXY_SSL_HEADER must read "Header-Name: value", '
+                                   'e.g. "X-Forwarded-Proto: https".')
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _name.strip().upper().replace("-", "_"), _value.strip())
+
+# Content-Security-Policy (django-csp) on every response: scripts, styles, images and connections
+# from this origin only (the API docs included: Swagger UI and ReDoc are served from the
+# drf-spectacular-sidecar package); the pages' one inline stylesheet carries the request's nonce.
+# A form may post only here, except where an authorization request sends the browser on to the
+# client's registered redirect URI (iam_project.csp).
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+INSTALLED_APPS.append("csp")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "iam_project.csp.CSPMiddleware")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous principal row
 GUARDIAN_RAISE_403 = True
