@@ -6,7 +6,7 @@ violation (see tests/e2e/browser.py), so a page that works only for `requests` f
 
 import re
 import secrets
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
@@ -96,6 +96,9 @@ def test_oauth_sign_in_consent_code_and_token(browser_page, live_server, relying
 
     page.goto(flow["url"])
     expect(page).to_have_url(re.compile(r"/oauth/login/\?next="))
+    sign_in(page, principal.email, "not-the-password")
+    expect(page.get_by_role("alert")).to_contain_text("correct")
+    expect(page).to_have_url(re.compile(r"/oauth/login/\?next="))
     sign_in(page, principal.email, PASSWORD)
     consent(page, client)
 
@@ -104,3 +107,158 @@ def test_oauth_sign_in_consent_code_and_token(browser_page, live_server, relying
     me = requests.get(f"{live_server.url}/resources/iam/principals",
                       headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10)
     assert me.status_code == 200 and principal.email in me.text
+
+
+# --- Console -----------------------------------------------------------------------------------------
+
+
+def console_sign_in(page, email, password):
+    page.goto("/admin/")
+    expect(page).to_have_url(re.compile(r"/admin/login/"))
+    page.get_by_label(re.compile(r"email", re.I)).fill(email)
+    page.get_by_label(re.compile(r"^password:?$", re.I)).fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name=re.compile(r"log in|sign in", re.I)).click()
+
+
+def test_console_sign_in_walks_every_screen_under_the_policy(browser_page):
+    page = browser_page
+    owner = make_principal(email="owner@example.com", password=PASSWORD, roles=["system:owner"])
+    console_sign_in(page, owner.email, "not-the-password")
+    expect(page).to_have_url(re.compile(r"/admin/login/"))
+    expect(page.locator(".errornote")).to_contain_text("correct email and password")
+
+    console_sign_in(page, owner.email, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+    expect(page.get_by_role("heading", name="Identity and access")).to_be_visible()
+    # Every changelist and add form the owner can open, each with its JavaScript running.
+    links = sorted({href for href in page.eval_on_selector_all(
+        "#content-main a[href^='/admin/']", "els => els.map(e => e.getAttribute('href'))")})
+    assert any("/admin/clients/client/" in link for link in links), links
+    for link in links:
+        response = page.goto(link)
+        assert response.status == 200, (link, response.status)
+        expect(page.locator("#content")).to_be_visible()
+    # The sidebar filter and the changelist's select-all both run admin scripts.
+    page.goto("/admin/principals/principal/")
+    page.locator("#nav-filter").fill("client")
+    expect(page.locator("#nav-sidebar tr.model-principal")).to_be_hidden()
+    expect(page.locator("#nav-sidebar tr.model-client")).to_be_visible()
+    page.locator("#action-toggle").check()
+    expect(page.locator(".action-counter")).to_contain_text("1 of 1 selected")
+
+
+def test_console_form_widgets_work_under_the_policy(browser_page):
+    """Autocomplete (select2 over the admin's JSON view), the calendar and the date shortcuts are
+    the admin's most script-heavy widgets: granting a role with them must work as before."""
+    page = browser_page
+    owner = make_principal(email="owner@example.com", password=PASSWORD, roles=["system:owner"])
+    grantee = make_principal(email="grantee@example.com")
+    console_sign_in(page, owner.email, PASSWORD)
+    page.goto("/admin/roles/rolebinding/add/")
+    for field, text, choice in (("principal", "grantee", grantee.email), ("role", "portal", "system:portal:full")):
+        page.locator(f".field-{field} .select2-selection").click()
+        page.locator(".select2-search__field").fill(text)
+        page.locator(".select2-results__option", has_text=choice).click()
+    page.locator(".field-expires_at .datetimeshortcuts a", has_text="Today").click()
+    expect(page.locator("#id_expires_at_0")).not_to_have_value("")
+    page.locator("#id_expires_at_0").fill("2099-01-31")
+    page.locator("#calendarlink0").click()
+    expect(page.locator("#calendarbox0")).to_be_visible()
+    page.locator("#calendarbox0").get_by_role("link", name="Cancel").click()
+    page.locator("#id_expires_at_1").fill("12:00:00")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messagelist .success")).to_contain_text("was added successfully")
+    assert grantee.bindings.filter(role__key="system:portal:full").exists()
+
+
+# --- Forced password change ------------------------------------------------------------------------
+
+
+def test_console_forces_a_temporary_password_to_be_changed(browser_page):
+    page = browser_page
+    principal = make_principal(email="temp@example.com", password=PASSWORD, roles=["system:portal:full"],
+                               must_change_password=True)
+    console_sign_in(page, principal.email, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/admin/password_change/"))
+    page.goto("/admin/principals/principal/")  # nothing else opens until the password is changed
+    expect(page).to_have_url(re.compile(r"/admin/password_change/"))
+    page.get_by_label(re.compile(r"old password", re.I)).fill(PASSWORD)
+    page.get_by_label(re.compile(r"^new password:?$", re.I)).fill(NEW_PASSWORD)
+    page.get_by_label(re.compile(r"new password confirmation", re.I)).fill(NEW_PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name=re.compile(r"change my password", re.I)).click()
+    expect(page).to_have_url(re.compile(r"/admin/password_change/done/"))
+    page.goto("/admin/")
+    expect(page.get_by_role("heading", name="Identity and access")).to_be_visible()
+    principal.refresh_from_db()
+    assert not principal.must_change_password and principal.check_password(NEW_PASSWORD)
+
+
+def test_oauth_sign_in_forces_a_temporary_password_to_be_changed(browser_page, live_server, relying_party):
+    page = browser_page
+    principal = make_principal(email="temp-rp@example.com", password=PASSWORD, permissions=["iam/principals:read"],
+                               must_change_password=True)
+    client, secret = oauth_client(relying_party.url)
+    flow = start_authorization(live_server.url, client, secret)
+    page.goto(flow["url"])
+    sign_in(page, principal.email, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/oauth/password/\?next="))
+    expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    page.get_by_label("Current (temporary) password").fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password, again").fill(NEW_PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Change password").click()
+    consent(page, client)  # back on the authorization request, which goes on as before
+    finish_authorization(flow, relying_party.seen[0], client, principal)
+    principal.refresh_from_db()
+    assert not principal.must_change_password
+
+
+# --- Logout ----------------------------------------------------------------------------------------
+
+
+def test_console_logout_ends_the_session(browser_page):
+    page = browser_page
+    owner = make_principal(email="owner@example.com", password=PASSWORD, roles=["system:owner"])
+    console_sign_in(page, owner.email, PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name=re.compile(r"logged out", re.I))).to_be_visible()
+    page.goto("/admin/")
+    expect(page).to_have_url(re.compile(r"/admin/login/"))
+
+
+def test_oauth_logout_ends_the_session(browser_page, live_server, relying_party):
+    page = browser_page
+    principal = make_principal(email="out@example.com", password=PASSWORD, permissions=["iam/principals:read"])
+    client, secret = oauth_client(relying_party.url)
+    flow = start_authorization(live_server.url, client, secret)
+    page.goto(flow["url"])
+    sign_in(page, principal.email, PASSWORD)
+    consent(page, client)
+    token = finish_authorization(flow, relying_party.seen[0], client, principal)
+
+    end_session = flow["config"].get("end_session_endpoint")
+    if end_session:  # OpenID Connect RP-initiated logout 1.0: a confirmation page may be shown
+        page.goto(f"{end_session}?{urlencode({'id_token_hint': token['id_token'], 'client_id': client.client_id})}")
+        confirm = page.get_by_role("button", name=re.compile(r"sign out|log ?out", re.I))
+        if confirm.count():
+            with page.expect_navigation():
+                confirm.click()
+    else:  # Django's logout view: a form post from one of the server's own pages, CSRF token included
+        page.goto("/oauth/login/")
+        with page.expect_navigation():
+            page.evaluate("""() => {
+              const form = Object.assign(document.createElement("form"), {method: "post", action: "/oauth/logout/"});
+              form.append(document.querySelector("input[name=csrfmiddlewaretoken]").cloneNode());
+              document.body.append(form);
+              form.submit();
+            }""")
+        expect(page).to_have_url(re.compile(r"/oauth/login/"))
+
+    # The browser's session is over: the same authorization request asks for a sign-in again.
+    page.goto(start_authorization(live_server.url, client, secret)["url"])
+    expect(page).to_have_url(re.compile(r"/oauth/login/\?next="))
