@@ -262,6 +262,16 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/resources/",
 }
 
+# --- API documentation pages ----------------------------------------------------------------------
+# Swagger UI (/api/docs/) and ReDoc (/api/redoc/) are served from drf-spectacular-sidecar's static
+# files, pinned in pyproject.toml: the pages work offline and load nothing from another origin.
+INSTALLED_APPS.append("drf_spectacular_sidecar")
+SPECTACULAR_SETTINGS.update({
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+})
+
 # --- OAuth 2.0 (django-oauth-toolkit) -------------------------------------------------------------
 OAUTH2_PROVIDER_APPLICATION_MODEL = "clients.Client"
 _OIDC_KEY, _OIDC_PREVIOUS_KEYS = load_signing_keys(VAR_DIR)

@@ -3,6 +3,7 @@ any console error, uncaught page error or Content-Security-Policy violation."""
 
 import http.server
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -67,16 +68,25 @@ class PageProblems:
 
     def __init__(self):
         self.messages = []
+        self.expected = []
+
+    def expect(self, pattern):
+        """Tolerate messages matching ``pattern``: a blocked request the test expects and explains."""
+        self.expected.append(re.compile(pattern))
+
+    def _add(self, text):
+        if not any(pattern.search(text) for pattern in self.expected):
+            self.messages.append(text)
 
     def violation(self, text):
-        self.messages.append(f"Content-Security-Policy violation: {text}")
+        self._add(f"Content-Security-Policy violation: {text}")
 
     def console(self, message):
         if message.type == "error":
-            self.messages.append(f"console error on {message.location.get('url', '?')}: {message.text}")
+            self._add(f"console error on {message.location.get('url', '?')}: {message.text}")
 
     def page_error(self, error):
-        self.messages.append(f"page error: {error}")
+        self._add(f"page error: {error}")
 
 
 @pytest.fixture

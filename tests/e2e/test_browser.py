@@ -262,3 +262,25 @@ def test_oauth_logout_ends_the_session(browser_page, live_server, relying_party)
     # The browser's session is over: the same authorization request asks for a sign-in again.
     page.goto(start_authorization(live_server.url, client, secret)["url"])
     expect(page).to_have_url(re.compile(r"/oauth/login/\?next="))
+
+
+# --- API documentation -----------------------------------------------------------------------------
+
+
+def test_swagger_ui_renders_the_operations_with_no_network(browser_page):
+    page = browser_page  # every request off the live server is refused by the fixture
+    response = page.goto("/api/docs/")
+    assert response.status == 200
+    expect(page.locator(".opblock").first).to_be_visible()
+    expect(page.locator(".opblock-summary-path", has_text="/resources/iam/principals").first).to_be_visible()
+
+
+def test_redoc_renders_the_operations_with_no_network(browser_page):
+    page = browser_page
+    # ReDoc's bundle always tries to show Redocly's logo from its CDN: the policy blocks it (as it
+    # should) and the image hides itself. Nothing else may be fetched from elsewhere.
+    page.problems.expect(r"cdn\.redoc\.ly/redoc/logo-mini\.svg")
+    response = page.goto("/api/redoc/")
+    assert response.status == 200
+    expect(page.locator("[data-section-id^='operation/']").first).to_be_attached()
+    expect(page.get_by_text("/resources/iam/principals").first).to_be_attached()
