@@ -284,3 +284,28 @@ def test_redoc_renders_the_operations_with_no_network(browser_page):
     assert response.status == 200
     expect(page.locator("[data-section-id^='operation/']").first).to_be_attached()
     expect(page.get_by_text("/resources/iam/principals").first).to_be_attached()
+
+
+# --- Production security settings on a loopback address (`make run` with DEBUG off) ----------------
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_secure_cookies_still_sign_in_over_plain_http_on_loopback(browser_page, live_server, settings, host):
+    """With DEBUG off the session and CSRF cookies are Secure; Chromium treats loopback as a secure
+    context and keeps them over plain HTTP, so `make run` on http://127.0.0.1:8000 signs in."""
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+    settings.SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    page = browser_page
+    base = live_server.url.replace("localhost", host)
+    page.allow_origin(base)
+    owner = make_principal(email="owner@example.com", password=PASSWORD, roles=["system:owner"])
+    response = page.goto(f"{base}/admin/login/")
+    assert "strict-transport-security" not in response.headers  # never on plain HTTP
+    page.get_by_label(re.compile(r"email", re.I)).fill(owner.email)
+    page.get_by_label(re.compile(r"^password:?$", re.I)).fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name=re.compile(r"log in", re.I)).click()
+    expect(page.get_by_role("heading", name="Identity and access")).to_be_visible()
+    cookies = {cookie["name"]: cookie for cookie in page.context.cookies(base)}
+    assert cookies["sessionid"]["secure"] and cookies["sessionid"]["httpOnly"]
+    assert cookies["csrftoken"]["secure"]
