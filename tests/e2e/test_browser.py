@@ -309,3 +309,32 @@ def test_secure_cookies_still_sign_in_over_plain_http_on_loopback(browser_page, 
     cookies = {cookie["name"]: cookie for cookie in page.context.cookies(base)}
     assert cookies["sessionid"]["secure"] and cookies["sessionid"]["httpOnly"]
     assert cookies["csrftoken"]["secure"]
+
+
+# --- The one-time secret page ------------------------------------------------------------------------
+
+
+def test_new_client_secret_is_shown_once_and_a_reload_mints_nothing(browser_page):
+    from clients.models import ClientSecret
+    from oauth2_provider.models import get_application_model
+
+    page = browser_page
+    owner = make_principal(email="owner@example.com", password=PASSWORD, roles=["system:owner"])
+    console_sign_in(page, owner.email, PASSWORD)
+    page.goto("/admin/clients/client/add/")
+    page.get_by_label(re.compile(r"^name:?$", re.I)).fill("Browser job")
+    page.get_by_label(re.compile(r"client type", re.I)).select_option("confidential")
+    page.get_by_label(re.compile(r"grant types", re.I)).fill('["client_credentials"]')
+    page.get_by_label(re.compile(r"^scopes:?$", re.I)).fill('["iam/principals:read"]')
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/admin/clients/client/new-secrets/\?"))
+    client = get_application_model().objects.get(name="Browser job")
+    expect(page.locator("code.client-id")).to_have_text(client.client_id)
+    value = page.locator("code.client-secret").inner_text()
+    assert services.authenticate_secret(client, value)
+
+    page.reload()
+    expect(page.get_by_text("no secret to show")).to_be_visible()
+    expect(page.locator("code.client-secret")).to_have_count(0)
+    assert ClientSecret.objects.filter(client=client).count() == 1
