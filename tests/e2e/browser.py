@@ -43,21 +43,28 @@ def _chromium_missing_reason():
 
 
 @pytest.fixture(scope="module")
-def chromium():
+def chromium(django_db_setup):
     """One headless Chromium per test module; each test gets its own context (cookies, storage).
 
     Playwright's synchronous API keeps an event loop running in this thread for as long as it is
-    started, which Django's async-safety check would take for an async context: the ORM calls
-    that the tests and their database fixtures make between browser steps are plain synchronous
-    code, so the check is lifted while the browser runs, and only then.
+    started. Django takes that for an async context: its async-safety check would refuse the ORM
+    calls that the tests and their database fixtures make between browser steps (plain
+    synchronous code), so the check is lifted while the browser runs, and only then; and its
+    connection handler would hand out a second set of connections, without the test database's
+    serialized contents that `serialized_rollback` restores, so the test database's own
+    connections are installed there too.
     """
     reason = _chromium_missing_reason()
     if reason:
         pytest.skip(reason)
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    test_connections = {alias: connections[alias] for alias in connections}
     with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        for alias, connection in test_connections.items():
+            connections[alias] = connection
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
