@@ -160,6 +160,18 @@ def test_console_form_widgets_work_under_the_policy(browser_page):
         page.locator(f".field-{field} .select2-selection").click()
         page.locator(".select2-search__field").fill(text)
         page.locator(".select2-results__option", has_text=choice).click()
+    # "Add another" opens a popup whose answer closes it and selects the new row in the opener.
+    with page.expect_popup() as opened:
+        page.locator("#add_id_principal").click()
+    popup = opened.value
+    popup.on("console", page.problems.console)
+    popup.get_by_label(re.compile(r"^email:?$", re.I)).fill("popup@example.com")
+    with popup.expect_event("close"):
+        popup.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".field-principal .select2-selection")).to_contain_text("popup@example.com")
+    page.locator(".field-principal .select2-selection").click()
+    page.locator(".select2-search__field").fill("grantee")
+    page.locator(".select2-results__option", has_text=grantee.email).click()
     page.locator(".field-expires_at .datetimeshortcuts a", has_text="Today").click()
     expect(page.locator("#id_expires_at_0")).not_to_have_value("")
     page.locator("#id_expires_at_0").fill("2099-01-31")
