@@ -192,8 +192,9 @@ if _proxy_ssl_header:
 from csp.constants import NONCE, NONE, SELF  # noqa: E402
 
 INSTALLED_APPS.append("csp")
-MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-                  "iam_project.csp.CSPMiddleware")
+# Before CommonMiddleware: it wraps every view and error page, and leaves the place right after
+# SecurityMiddleware to a static-files middleware.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.common.CommonMiddleware"), "iam_project.csp.CSPMiddleware")
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
