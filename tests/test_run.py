@@ -108,6 +108,7 @@ def test_a_signal_stops_the_web_server_and_the_worker_cleanly(tmp_path, signum):
         text = log.read_text()
         assert "Traceback" not in text and "Segmentation fault" not in text and "Cold shutdown" not in text
         assert "Warm shutdown" in text and "run.stopped web_exit=0 worker_exit=0" in text
+        assert (tmp_path / "var" / "celery" / "control").is_dir()  # the queue's state stays under var/
     finally:
         if supervisor.poll() is None:
             supervisor.kill()
