@@ -25,12 +25,12 @@ migrate: install
 bootstrap: migrate
 	$(PY) manage.py bootstrap
 
-# The web server with a Celery worker (and its embedded beat) beside it; Ctrl-C stops both.
+# The web server with a Celery worker (and its embedded beat) beside it, under one supervisor that
+# stops both cleanly on Ctrl-C or SIGTERM (iam_project/run.py). Mail links point at HOST:PORT unless
+# IAM_SITE_URL is set.
 run: bootstrap
 	@echo "Console: http://$(HOST):$(PORT)/admin/   API docs: http://$(HOST):$(PORT)/api/docs/"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(VENV)/bin/celery -A iam_project worker --beat --loglevel=INFO --concurrency=2 & \
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@exec $(PY) -m iam_project.run --host $(HOST) --port $(PORT)
 
 worker: install
 	$(VENV)/bin/celery -A iam_project worker --beat --loglevel=INFO

@@ -10,6 +10,8 @@ from iam_project.console import ServiceAdminMixin, console_action, console_allow
 from . import services
 from .models import ApiKey, ClientSecret
 
+NEW_SECRETS_SESSION_KEY = "clients.new_secrets"
+
 
 class ClientSecretInline(admin.TabularInline):
     model = ClientSecret
@@ -69,21 +71,67 @@ class ClientAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def new_secret_selected(self, request, queryset):
         return self._show_new_secrets(request, list(queryset))
 
+    def get_urls(self):
+        from django.urls import path
+
+        page = path("new-secrets/", self.admin_site.admin_view(self.new_secrets_view),
+                    name="clients_client_new_secrets")
+        return [page, *super().get_urls()]
+
     def _show_new_secrets(self, request, clients):
+        """Make a secret for each client, then redirect to the page that shows them once: a refresh
+        of that page, unlike one of this POST, mints nothing.
+
+        The values cross the redirect encrypted: the session (a database row) keeps only Fernet
+        ciphertext, whose key travels in the redirect URL alone, and the page pops the entry on its
+        first display. No secret value is ever at rest, logged or audited."""
+        import json
+        import secrets as random
+
+        from cryptography.fernet import Fernet
+        from django.http import HttpResponseRedirect
+        from django.urls import reverse
+        from django.utils.http import urlencode
+
         from iam_project.errors import IAMError
 
         made = []
         for client in clients:
             try:
-                secret, value = services.create_secret(request.user, client.pk)
+                _, value = services.create_secret(request.user, client.pk)
             except IAMError as exc:
                 self.message_user(request, f"{client}: {exc.detail or exc.title}", messages.ERROR)
                 continue
-            made.append({"client": client, "secret": secret, "value": value})
+            made.append({"client": str(client.pk), "value": value})
+        key, entry = Fernet.generate_key(), random.token_urlsafe(12)
+        pending = request.session.get(NEW_SECRETS_SESSION_KEY, {})
+        pending[entry] = Fernet(key).encrypt(json.dumps(made).encode()).decode()
+        request.session[NEW_SECRETS_SESSION_KEY] = pending
+        query = urlencode({"entry": entry, "key": key.decode()})
+        return HttpResponseRedirect(f"{reverse('admin:clients_client_new_secrets')}?{query}")
+
+    def new_secrets_view(self, request):
+        """Show the secrets made by the POST that redirected here, once: the entry leaves the session
+        as it is read, so a refresh, a second tab or the back button finds nothing to show."""
+        import json
+
+        from cryptography.fernet import Fernet, InvalidToken
+        from django.utils.cache import add_never_cache_headers
+
+        pending = request.session.get(NEW_SECRETS_SESSION_KEY, {})
+        token = pending.pop(request.GET.get("entry", ""), None)
+        if token is not None:
+            request.session[NEW_SECRETS_SESSION_KEY] = pending  # saved without the entry
+        try:
+            rows = json.loads(Fernet(request.GET.get("key", "").encode()).decrypt(token)) if token else []
+        except (InvalidToken, ValueError):
+            rows = []
+        clients = {str(pk): client for pk, client in self.model.objects.in_bulk([row["client"] for row in rows]).items()}
+        made = [{"client": clients[row["client"]], "value": row["value"]} for row in rows if row["client"] in clients]
         context = {**self.admin_site.each_context(request), "title": "New client secrets", "made": made,
                    "opts": self.model._meta}
         response = TemplateResponse(request, "admin/clients/new_secret.html", context)
-        response["Cache-Control"] = "no-store"
+        add_never_cache_headers(response)  # no-store: the page must not be kept by any cache
         return response
 
 

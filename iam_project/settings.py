@@ -190,10 +190,58 @@ LOGIN_URL = "login"  # the sign-in page of the OAuth server; the console has its
 LOGIN_REDIRECT_URL = "admin:index"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = DEPLOYED  # `make run` serves http on loopback with DEBUG off: cookies must still work
-CSRF_COOKIE_SECURE = DEPLOYED
+
+# --- Security headers, cookies and TLS ------------------------------------------------------------
+# Cookies travel only over HTTPS on any deployment (ALLOWED_HOSTS beyond loopback). On the loopback
+# default (`make run`, DEBUG off, plain http) they stay plain so that every client — browsers and
+# command-line HTTP libraries alike — keeps its session; IAM_SECURE_COOKIES overrides either way.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("IAM_SECURE_COOKIES", DEPLOYED)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Same-origin: our own form posts carry their Origin and Referer (CSRF checks both), while no other
+# site ever sees our URLs, whose query strings hold authorization requests (state, nonce, PKCE).
+# "no-referrer" made Chromium send "Origin: null" and CSRF refused every sign-in.
+SECURE_REFERRER_POLICY = "same-origin"
+# HSTS is sent on HTTPS responses only (plain-HTTP development never sees it): a year by default.
+SECURE_HSTS_SECONDS = int(os.environ.get("IAM_HSTS_SECONDS", "0" if DEBUG else str(365 * 24 * 3600)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("IAM_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_SSL_REDIRECT = env_bool("IAM_SSL_REDIRECT", False)
+# Behind a TLS-terminating proxy: IAM_SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto: https" makes a
+# request that the proxy marked count as HTTPS. Set it only if the proxy always sets or strips the
+# header: a client could otherwise claim HTTPS itself.
+_proxy_ssl_header = os.environ.get("IAM_SECURE_PROXY_SSL_HEADER", "").strip()
+if _proxy_ssl_header:
+    _name, _, _value = _proxy_ssl_header.partition(":")
+    if not _name.strip() or not _value.strip():
+        raise ImproperlyConfigured('IAM_SECURE_PROXY_SSL_HEADER must read "Header-Name: value", '
+                                   'e.g. "X-Forwarded-Proto: https".')
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _name.strip().upper().replace("-", "_"), _value.strip())
+
+# Content-Security-Policy (django-csp) on every response: scripts, styles, images and connections
+# from this origin only (the API docs included: Swagger UI and ReDoc are served from the
+# drf-spectacular-sidecar package); the pages' one inline stylesheet carries the request's nonce.
+# A form may post only here, except where an authorization request sends the browser on to the
+# client's registered redirect URI (iam_project.csp).
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+INSTALLED_APPS.append("csp")
+# Before CommonMiddleware: it wraps every view and error page, and leaves the place right after
+# SecurityMiddleware to a static-files middleware.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.common.CommonMiddleware"), "iam_project.csp.CSPMiddleware")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous principal row
 GUARDIAN_RAISE_403 = True
@@ -269,6 +317,16 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "iam_project.schema.add_error_responses"],
 }
 
+# --- API documentation pages ----------------------------------------------------------------------
+# Swagger UI (/api/docs/) and ReDoc (/api/redoc/) are served from drf-spectacular-sidecar's static
+# files, pinned in pyproject.toml: the pages work offline and load nothing from another origin.
+INSTALLED_APPS.append("drf_spectacular_sidecar")
+SPECTACULAR_SETTINGS.update({
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+})
+
 # --- OAuth 2.0 (django-oauth-toolkit) -------------------------------------------------------------
 OAUTH2_PROVIDER_APPLICATION_MODEL = "clients.Client"
 _OIDC_KEY, _OIDC_PREVIOUS_KEYS = load_signing_keys(VAR_DIR)
@@ -343,6 +401,7 @@ else:
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "control_folder": str(VAR_DIR / "celery" / "control"),  # kombu's default is ./control
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)

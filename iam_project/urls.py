@@ -4,7 +4,9 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from clients.oauth_urls import account_urlpatterns as account_urls
 from clients.views import ConnectDiscoveryInfoView, OAuthServerMetadataView
@@ -45,6 +47,10 @@ urlpatterns = [
     re_path(r"^\.well-known/openid-configuration/?$", ConnectDiscoveryInfoView.as_view()),
     re_path(r"^\.well-known/oauth-authorization-server/oauth/?$", OAuthServerMetadataView.as_view()),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The split view serves Swagger UI's start-up script as a file, so the page runs no inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    # ReDoc styles itself with generated <style> elements and runs its search in a blob: worker.
+    path("api/redoc/", csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]})(
+        SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
     path("healthz", health, name="health"),
 ]

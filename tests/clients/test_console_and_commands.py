@@ -24,7 +24,7 @@ def console(email="owner@example.com", roles=("system:owner",)):
 
 def test_console_creates_a_client_and_shows_its_first_secret_once():
     http = console()
-    response = http.post("/admin/clients/client/add/", {
+    response = http.post("/admin/clients/client/add/", follow=True, data={
         "name": "Console app", "client_type": "confidential", "grant_types": '["client_credentials"]',
         "redirect_uris": "", "scopes": '["iam/principals:read"]', "secrets-TOTAL_FORMS": "0",
         "secrets-INITIAL_FORMS": "0", "secrets-MIN_NUM_FORMS": "0", "secrets-MAX_NUM_FORMS": "1000",
@@ -43,7 +43,7 @@ def test_console_action_makes_a_new_secret_and_refuses_system_clients():
     http = console()
     client = services.create_client(None, {"name": "Job", "grantTypes": ["client_credentials"]})
     system = get_application_model().objects.create(name="platform", is_system=True, client_type="confidential")
-    response = http.post("/admin/clients/client/", {"action": "new_secret_selected",
+    response = http.post("/admin/clients/client/", follow=True, data={"action": "new_secret_selected",
                                                     "_selected_action": [client.pk, system.pk]})
     assert response.status_code == 200
     assert [row["client"].pk for row in response.context["made"]] == [client.pk]
