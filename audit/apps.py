@@ -9,7 +9,7 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from roles.resources import register
+        from iam_project.resources import register
 
         from . import signals
 

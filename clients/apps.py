@@ -9,6 +9,11 @@ class ClientsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from iam_project.resources import register
+
         from . import signals
 
         signals.connect()
+        register("clients.client", "iam/clients")
+        register("clients.clientsecret", "iam/clients")
+        register("clients.apikey", "iam/apikeys")

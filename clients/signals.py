@@ -1,4 +1,5 @@
-"""Receivers of the clients app: the sign-in time each session keeps for OpenID Connect (auth_time, max_age)."""
+"""Receivers of the clients app: the sign-in time each session keeps for OpenID Connect (auth_time, max_age),
+and the revocation of an identity's tokens when its credentials are invalidated."""
 
 import time
 
@@ -16,5 +17,15 @@ def handle_user_logged_in(sender, request, user, **kwargs):
         session[AUTH_TIME_SESSION_KEY] = time.time()
 
 
+def handle_credentials_invalidated(sender, identity, reason, **kwargs):
+    """Revoke every token of the identity, in the sender's transaction (see clients.revocation)."""
+    from .revocation import revoke_tokens
+
+    revoke_tokens(identity, reason)
+
+
 def connect():
+    from iam_project.hooks import credentials_invalidated
+
     user_logged_in.connect(handle_user_logged_in, dispatch_uid="clients.auth_time")
+    credentials_invalidated.connect(handle_credentials_invalidated, dispatch_uid="clients.revoke_tokens")

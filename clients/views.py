@@ -30,7 +30,7 @@ from oauthlib.common import Request as OauthlibRequest
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 from oauthlib.openid.connect.core.exceptions import InteractionRequired
 
-from iam_project.console import ConsolePasswordChangeForm
+from principals.forms import ConsolePasswordChangeForm
 from roles import engine
 
 from .oauth import ISSUED_CLAIMS, OFFERED_CODE_CHALLENGE_METHODS, OFFERED_GRANT_TYPES, OFFERED_RESPONSE_TYPES

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import PasswordChangeForm
 
+from .access import decide
 from .conf import iam_settings
 
 
@@ -41,39 +42,22 @@ class ConsoleAuthenticationForm(AdminAuthenticationForm):
             raise self.get_invalid_login_error()
 
 
-class ConsolePasswordChangeForm(PasswordChangeForm):
-    """Changing the password in the console goes through the same service as the API."""
-
-    def clean(self):
-        cleaned = super().clean()
-        old, new = cleaned.get("old_password"), cleaned.get("new_password1")
-        if old and new and old == new:
-            self.add_error("new_password1", "The new password must differ from the current one.")
-        return cleaned
-
-    def save(self, commit=True):
-        from principals.services import change_own_password
-
-        self.user = change_own_password(
-            self.user, self.cleaned_data["old_password"], self.cleaned_data["new_password1"]
-        )
-        return self.user
-
-
 class ConsoleSite(admin.AdminSite):
     site_header = "Portcullis"
     site_title = "Portcullis console"
     index_title = "Identity and access"
     login_form = ConsoleAuthenticationForm
+    # The principals app puts its own form here (through its service) from its admin module.
+    password_change_form = PasswordChangeForm
     enable_nav_sidebar = True
 
     def password_change(self, request, extra_context=None):
-        """Django's view with our form, so the change goes through the principals service."""
+        """Django's view with ``password_change_form``, so the change goes through the principals service."""
         from django.contrib.auth.views import PasswordChangeView
         from django.urls import reverse
 
         defaults = {
-            "form_class": ConsolePasswordChangeForm,
+            "form_class": self.password_change_form,
             "success_url": reverse("admin:password_change_done", current_app=self.name),
             "extra_context": {**self.each_context(request), **(extra_context or {})},
         }
@@ -83,8 +67,6 @@ class ConsoleSite(admin.AdminSite):
         return PasswordChangeView.as_view(**defaults)(request)
 
     def has_permission(self, request):
-        from roles.engine import decide
-
         user = request.user
         if not getattr(user, "is_active", False) or not getattr(user, "is_authenticated", False):
             return False
@@ -125,8 +107,6 @@ def console_context(request):
 
 def console_allows(request, permission, resource=None):
     """The engine's answer for the console's signed-in principal."""
-    from roles.engine import decide
-
     return decide(request.user, permission, resource=resource, context=console_context(request)).allowed
 
 

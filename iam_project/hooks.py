@@ -9,3 +9,13 @@ access_denied = Signal()
 def emit_access_denied(request, identity, permission, decision=None, reason=""):
     access_denied.send(sender=None, request=request, identity=identity, permission=permission,
                        decision=decision, reason=reason)
+
+
+# sent with: identity, reason — everything issued to the identity so far must stop working now
+# (suspension, deletion, password reset, an email changed by someone else). The app that issues
+# tokens revokes them in a receiver, inside the sender's transaction.
+credentials_invalidated = Signal()
+
+
+def invalidate_credentials(identity, reason):
+    credentials_invalidated.send(sender=None, identity=identity, reason=reason)

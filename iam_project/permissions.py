@@ -4,6 +4,8 @@ import logging
 
 from rest_framework import exceptions, permissions
 
+from .access import decide
+
 logger = logging.getLogger(__name__)
 
 
@@ -22,8 +24,6 @@ def request_decision_context(request):
 
 def allowed(request, permission, resource=None):
     """The engine's answer for the request's identity, token scopes and context (no side effect)."""
-    from roles.engine import decide
-
     return decide(request.user, permission, resource=resource, context=request_decision_context(request),
                   scopes=token_scopes(request))
 

@@ -9,6 +9,6 @@ class IbmCloudConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from roles.resources import register
+        from iam_project.resources import register
 
         register("ibmcloud.accountsettings", "iam/account")

@@ -9,7 +9,7 @@ class JitConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from roles.resources import register
+        from iam_project.resources import register
 
         register("jit.eligibility", "jit/eligibilities")
         register("jit.accessrequest", "jit/requests")

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from iam_project.console import ServiceAdminMixin, console_action, email_formfield_overrides
 
 from . import services
+from .forms import ConsolePasswordChangeForm
 from .models import ClaimRule, TrustedProfile
 
 
@@ -59,6 +60,7 @@ class PrincipalAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 admin.site.register(get_user_model(), PrincipalAdmin)
+admin.site.password_change_form = ConsolePasswordChangeForm
 
 
 class ClaimRuleInline(admin.TabularInline):

@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clients.revocation import revoke_tokens
 from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
+from iam_project.hooks import invalidate_credentials
 from iam_project.locking import lock_row
 from iam_project.validators import validate_email_address
 from roles.models import RoleBinding
@@ -82,7 +82,7 @@ def _change_email(actor, principal, new_email):
     from .tasks import send_email_changed_notice
 
     principal.renew_security_stamp()
-    revoke_tokens(principal, "principal.email_changed")
+    invalidate_credentials(principal, "principal.email_changed")
     pk, actor_id = str(principal.pk), (actor.iam_id if actor is not None else "system")
     transaction.on_commit(lambda: send_email_changed_notice.delay(pk, old_email, actor_id))
 
@@ -186,7 +186,7 @@ def delete_principal(actor, pk, version=None):
     ensure_can_manage(actor, principal)
     ensure_owner_remains(removing=list(RoleBinding.objects.filter(principal=principal)))
     release_bindings_of(actor, principal)  # its policies and grants end through their owners
-    revoke_tokens(principal, "principal.deleted")
+    invalidate_credentials(principal, "principal.deleted")
     principal.delete()
 
 
@@ -202,7 +202,7 @@ def suspend_principal(actor, pk, version=None):
     principal.suspended = True
     principal.suspended_at = timezone.now()
     principal.save(update_fields=["suspended", "suspended_at"])
-    revoke_tokens(principal, "principal.suspended")
+    invalidate_credentials(principal, "principal.suspended")
     return principal
 
 
@@ -260,7 +260,7 @@ def issue_temporary_password(pk, stamp=None):
     principal.set_password(password)
     principal.must_change_password = True
     principal.save(update_fields=["password", "must_change_password"])
-    revoke_tokens(principal, "password.reset")
+    invalidate_credentials(principal, "password.reset")
     return principal, password
 
 

@@ -9,4 +9,12 @@ class RolesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import checks, signals  # noqa: F401
+        from iam_project.access import register_engine
+        from iam_project.resources import register
+
+        from . import checks, engine, signals  # noqa: F401
+
+        register_engine(engine)
+        register("roles.role", "iam/roles")
+        register("roles.rolebinding", "iam/bindings")
+        register("roles.policy", "iam/policies")

@@ -45,7 +45,7 @@ def _delegations(identity):
         return set()
     from guardian.models import UserObjectPermission
 
-    from .resources import resource_for_model_label
+    from iam_project.resources import resource_for_model_label
 
     actions = {"view": "read", "add": "write", "change": "write", "delete": "delete"}
     found = set()

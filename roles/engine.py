@@ -321,7 +321,7 @@ _DJANGO_ACTIONS = {"view": "read", "add": "write", "change": "write", "delete": 
 def _delegated(identity, resource, action, target):
     """Object-level delegation: a principal granted a Django object permission through guardian
     on exactly the object named by ``target`` ('iam/clients/<id>')."""
-    from .resources import object_for_resource
+    from iam_project.resources import object_for_resource
 
     if identity.identity_type != "principal" or not target:
         return None
@@ -346,7 +346,7 @@ def _delegated(identity, resource, action, target):
 
 def decide_django_perm(identity, perm, obj=None):
     """Map Django's 'app_label.codename' (admin, guardian) onto the engine."""
-    from .resources import resource_for_model_label
+    from iam_project.resources import resource_for_model_label
 
     try:
         app_label, codename = perm.split(".", 1)
@@ -363,6 +363,6 @@ def decide_django_perm(identity, perm, obj=None):
 
 def decide_app_access(identity, app_label):
     """Whether the console shows an app: the identity can read at least one of its models."""
-    from .resources import resources_for_app
+    from iam_project.resources import resources_for_app
 
     return any(decide(identity, f"{resource}:read").allowed for resource in resources_for_app(app_label))

@@ -1,24 +1,15 @@
-"""The IAM resource names of the platform's own models, for the console and object delegation."""
+"""The IAM resource names of the platform's models (for the console and object delegation): each app names
+its own from its AppConfig.ready(), so this registry — plumbing — imports none of them."""
 
 from django.apps import apps
 
 # model label -> IAM resource path. The console and guardian speak Django permissions
 # ('principals.change_principal'); the engine speaks 'iam/principals:write'.
-MODEL_RESOURCES = {
-    "principals.principal": "iam/principals",
-    "clients.client": "iam/clients",
-    "clients.clientsecret": "iam/clients",
-    "clients.apikey": "iam/apikeys",
-    "principals.trustedprofile": "iam/profiles",
-    "principals.claimrule": "iam/profiles",
-    "roles.policy": "iam/policies",
-    "roles.role": "iam/roles",
-    "roles.rolebinding": "iam/bindings",
-}
+MODEL_RESOURCES = {}
 
 
 def register(model_label, resource):
-    """Apps that arrive later (audit, jit) name their resources here from their AppConfig.ready()."""
+    """Name the IAM resource of a model (called from its app's AppConfig.ready())."""
     MODEL_RESOURCES[model_label.lower()] = resource
 
 
