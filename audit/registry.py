@@ -10,7 +10,6 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
 REDACTED = "[redacted]"
@@ -35,42 +34,28 @@ class Audited:
         return str(value or "")[:255]
 
 
-# model label -> how it is audited. Later apps add their models here, not in their own code.
-AUDITED = {
-    settings.AUTH_USER_MODEL: Audited("principal", redact=frozenset({"password", "security_stamp"}),
-                                         label="email"),
-    settings.OAUTH2_PROVIDER_APPLICATION_MODEL: Audited(
-        "client", redact=frozenset({"client_secret"}),
-        exclude=frozenset({"client_id", "authorization_grant_type", "hash_client_secret", "user"}), label="name",
-    ),
-    "clients.ClientSecret": Audited("clientSecret", exclude=frozenset({"last_used_at"}), label="prefix"),
-    "clients.ApiKey": Audited("apiKey", exclude=frozenset({"last_used_at", "modified_at"}), label="name"),
-    "principals.TrustedProfile": Audited("trustedProfile", label="name"),
-    "principals.ClaimRule": Audited("claimRule", label="name"),
-    "roles.Policy": Audited("policy", label="__str__"),
-    "ibmcloud.AccountSettings": Audited("accountSettings", label="account_id"),
-    "roles.Role": Audited("role", label="key"),
-    # Access requests and approvals are recorded as jit.* events (audit.record), with their details.
-    "jit.Eligibility": Audited("jitEligibility", label="__str__"),
-    "roles.RoleBinding": Audited("roleBinding", label="__str__"),
-    "guardian.UserObjectPermission": Audited("objectPermission"),
-    "guardian.GroupObjectPermission": Audited("objectPermission"),
-}
+# model label -> how it is audited. Each app names its own models from its AppConfig.ready() with
+# ``audit.audited(...)``; nothing here knows the apps.
+AUDITED = {}
 
 _by_model = {}
 
 
-def resolve():
-    """Map each audited model class to its entry (called once the app registry is ready)."""
+def register(label, entry):
+    """Audit the model ``label`` as ``entry`` from now on: resolves it and connects the receivers."""
     from django.apps import apps
 
-    _by_model.clear()
-    for label, entry in AUDITED.items():
-        try:
-            model = apps.get_model(label)
-        except LookupError:
-            continue
-        _by_model[model] = entry
+    from . import signals
+
+    AUDITED[label] = entry
+    model = apps.get_model(label)
+    _by_model[model] = entry
+    signals.connect_model(model)
+    return model
+
+
+def resolve():
+    """Each audited model class with its entry."""
     return dict(_by_model)
 
 

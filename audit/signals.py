@@ -1,7 +1,7 @@
 """Receivers that turn every write of an audited model, every login and every API denial into an event.
 
-Connected once, in ``AuditConfig.ready``, for every model in ``registry.AUDITED``: no view, command
-or task has to remember to log.
+Connected for every model an app names with ``audit.audited`` (from its ``AppConfig.ready``), and once,
+in ``AuditConfig.ready``, for sign-ins and denials: no view, command or task has to remember to log.
 """
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
@@ -122,15 +122,19 @@ def _model_signals():
             ((post_init, handle_post_init), (post_save, handle_post_save), (post_delete, handle_post_delete))]
 
 
+def connect_model(model):
+    """Record the writes of one audited model (``registry.register`` calls this)."""
+    uid = f"audit.{model._meta.label}"
+    for signal, handler in _model_signals():
+        signal.connect(handler, sender=model, dispatch_uid=uid)
+    for field in model._meta.local_many_to_many:
+        through = field.remote_field.through
+        _m2m_fields[through] = field.name
+        m2m_changed.connect(handle_m2m_changed, sender=through, dispatch_uid=f"{uid}.{field.name}")
+
+
 def connect():
-    for model in registry.resolve():
-        uid = f"audit.{model._meta.label}"
-        for signal, handler in _model_signals():
-            signal.connect(handler, sender=model, dispatch_uid=uid)
-        for field in model._meta.local_many_to_many:
-            through = field.remote_field.through
-            _m2m_fields[through] = field.name
-            m2m_changed.connect(handle_m2m_changed, sender=through, dispatch_uid=f"{uid}.{field.name}")
+    """The receivers of what is not a model write: sign-ins, lock-outs, denials."""
     user_logged_in.connect(handle_user_logged_in, dispatch_uid="audit.login")
     user_login_failed.connect(handle_user_login_failed, dispatch_uid="audit.login_failed")
     access_denied.connect(handle_access_denied, dispatch_uid="audit.access_denied")
@@ -145,3 +149,9 @@ def disconnect_models():
         uid = f"audit.{model._meta.label}"
         for signal, _ in _model_signals():
             signal.disconnect(sender=model, dispatch_uid=uid)
+
+
+def reconnect_models():
+    """Record the writes of every audited model again (after ``disconnect_models``)."""
+    for model in registry.resolve():
+        connect_model(model)

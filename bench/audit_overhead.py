@@ -86,7 +86,7 @@ def main():
                 if lane_count is None:
                     signals.disconnect_models()
                 else:
-                    signals.connect()
+                    signals.reconnect_models()
                     settings.IAM["AUDIT_CHAIN_LANES"] = lane_count
                 for writers in args.writers:
                     samples.setdefault((mode, writers), []).append(run(principals[:writers], args.writes))

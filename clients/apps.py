@@ -9,10 +9,17 @@ class ClientsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from django.conf import settings
+
+        from audit import audited
         from iam_project.resources import register
 
         from . import signals
 
+        audited(settings.OAUTH2_PROVIDER_APPLICATION_MODEL, "client", redact={"client_secret"},
+                exclude={"client_id", "authorization_grant_type", "hash_client_secret", "user"}, label_field="name")
+        audited("clients.ClientSecret", "clientSecret", exclude={"last_used_at"}, label_field="prefix")
+        audited("clients.ApiKey", "apiKey", exclude={"last_used_at", "modified_at"}, label_field="name")
         signals.connect()
         register("clients.client", "iam/clients")
         register("clients.clientsecret", "iam/clients")

@@ -9,6 +9,8 @@ class IbmCloudConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from audit import audited
         from iam_project.resources import register
 
+        audited("ibmcloud.AccountSettings", "accountSettings", label_field="account_id")
         register("ibmcloud.accountsettings", "iam/account")

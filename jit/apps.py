@@ -9,10 +9,13 @@ class JitConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from audit import audited
         from iam_project.resources import register
 
         register("jit.eligibility", "jit/eligibilities")
         register("jit.accessrequest", "jit/requests")
+        # Access requests and approvals are recorded as jit.* events (audit.record), with their details.
+        audited("jit.Eligibility", "jitEligibility", label_field="__str__")
 
         from roles.authority import register_obtainable
         from roles.choices import BindingSourceChoices

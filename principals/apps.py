@@ -9,8 +9,14 @@ class PrincipalsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from django.conf import settings
+
+        from audit import audited
         from iam_project.resources import register
 
+        audited(settings.AUTH_USER_MODEL, "principal", redact={"password", "security_stamp"}, label_field="email")
+        audited("principals.TrustedProfile", "trustedProfile", label_field="name")
+        audited("principals.ClaimRule", "claimRule", label_field="name")
         register("principals.principal", "iam/principals")
         register("principals.trustedprofile", "iam/profiles")
         register("principals.claimrule", "iam/profiles")

@@ -9,12 +9,19 @@ class RolesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from audit import audited
         from iam_project.access import register_engine
         from iam_project.resources import register
 
         from . import checks, engine, signals  # noqa: F401
 
         register_engine(engine)
+        audited("roles.Role", "role", label_field="key")
+        audited("roles.RoleBinding", "roleBinding", label_field="__str__")
+        audited("roles.Policy", "policy", label_field="__str__")
+        # Object permissions delegated through django-guardian are grants too.
+        audited("guardian.UserObjectPermission", "objectPermission")
+        audited("guardian.GroupObjectPermission", "objectPermission")
         register("roles.role", "iam/roles")
         register("roles.rolebinding", "iam/bindings")
         register("roles.policy", "iam/policies")

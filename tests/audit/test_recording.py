@@ -215,10 +215,9 @@ def test_many_to_many_changes_of_an_audited_model_are_recorded(monkeypatch):
     # No IAM model has a many-to-many field today; the receiver covers any that gets one.
     from django.contrib.auth.models import Group, Permission
 
-    from audit import registry, signals
+    from audit import audited, registry
 
-    monkeypatch.setitem(registry.AUDITED, "auth.Group", registry.Audited("group", label="name"))
-    signals.connect()
+    audited("auth.Group", "group", label_field="name")
     try:
         group = Group.objects.create(name="ops")
         first, second = Permission.objects.order_by("pk")[:2]
@@ -232,13 +231,13 @@ def test_many_to_many_changes_of_an_audited_model_are_recorded(monkeypatch):
         assert removed.changes == {"permissions": [ids, [str(second.pk)]]}
         assert cleared.changes == {"permissions": [[str(second.pk)], []]}
     finally:
-        monkeypatch.undo()
         from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 
         for signal in (post_init, post_save, post_delete):
             signal.disconnect(sender=Group, dispatch_uid="audit.auth.Group")
         m2m_changed.disconnect(sender=Group.permissions.through, dispatch_uid="audit.auth.Group.permissions")
-        signals.connect()
+        registry.AUDITED.pop("auth.Group")
+        registry._by_model.pop(Group)
 
 
 def test_every_console_screen_links_to_the_objects_history():
