@@ -38,6 +38,10 @@ worker: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The layers of the code (pyproject.toml [tool.importlinter]): apps depend downward only.
+lint: install
+	$(VENV)/bin/lint-imports
+
 # The schema fuzzer against a real server on PostgreSQL and Redis (DATABASE_URL, REDIS_URL); CI runs it.
 .PHONY: fuzz
 fuzz: install

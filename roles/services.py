@@ -263,6 +263,16 @@ def role_keys(identity, at=None):
 
 
 @transaction.atomic
+def ensure_system_roles():
+    """Create the built-in roles that are missing (bootstrap; the migrations seed them too)."""
+    from .system_roles import SYSTEM_ROLES
+
+    for key, (description, entries) in SYSTEM_ROLES.items():
+        Role.objects.get_or_create(key=key, defaults={"description": description, "acl_entries": entries,
+                                                      "is_system": True})
+
+
+@transaction.atomic
 def bind_system_owner(principal):
     """Bootstrap: make ``principal`` a system:owner (idempotent, acting as the platform)."""
     role = Role.objects.get(key=OWNER_ROLE)

@@ -8,9 +8,8 @@ from django.db import transaction
 
 from iam_project.conf import iam_settings
 from iam_project.context import request_context
-from roles.models import Role, RoleBinding
-
-from roles._seed import SYSTEM_ROLES
+from roles.models import RoleBinding
+from roles.services import ensure_system_roles
 
 
 class Command(BaseCommand):
@@ -28,10 +27,7 @@ class Command(BaseCommand):
         email = (email or iam_settings.BOOTSTRAP_EMAIL or "").strip().lower()
         password = password or iam_settings.BOOTSTRAP_PASSWORD or None
         with request_context(actor="system", request_id="bootstrap"), transaction.atomic():
-            for key, (description, entries) in SYSTEM_ROLES.items():
-                Role.objects.get_or_create(
-                    key=key, defaults={"description": description, "acl_entries": entries, "is_system": True}
-                )
+            ensure_system_roles()
             from ibmcloud.models import AccountSettings
 
             self.stdout.write(f"Bootstrap: account {AccountSettings.current().account_id}.")
