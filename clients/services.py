@@ -16,6 +16,7 @@ from oauth2_provider.models import get_application_model
 
 from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
 from iam_project.locking import lock_row
+from roles import engine
 from roles.authority import ensure_can_manage, ensure_not_self, is_full_owner
 from roles.models import RoleBinding
 from roles.services import actor_iam_id, ensure_owner_remains, release_bindings_of, replace_roles, resolve_roles
@@ -301,8 +302,6 @@ def generate_api_key_value():
 def ensure_may_manage_keys_of(actor, owner, permission="write"):
     """Anyone manages their own keys; others' keys need iam/apikeys:<permission> and holding
     everything the owner holds (a key is the owner's whole power)."""
-    from roles import engine
-
     if actor is None:
         return
     if actor.iam_id == owner.iam_id:
@@ -319,8 +318,6 @@ def create_api_key(actor, owner, name, description="", expires_at=None, restrict
     """Make an API key for ``owner`` (a principal or a client). Returns (ApiKey, value): the value
     is shown once and stored as its SHA-256 digest. ``restricted``: the account allows only
     holders of iam/apikeys:write to create keys, even their own."""
-    from roles import engine
-
     if owner is None or not owner.is_active:
         raise InvalidInput({"iam_id": ["No active principal or service ID has this iam_id."]})
     if restricted and actor is not None and not engine.holds(actor, "iam/apikeys", "write"):

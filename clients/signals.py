@@ -5,6 +5,8 @@ import time
 
 from django.contrib.auth.signals import user_logged_in
 
+from iam_project.hooks import credentials_invalidated
+
 # When the session's user last signed in (seconds since the epoch): the ID token's auth_time and
 # the yardstick for max_age.
 AUTH_TIME_SESSION_KEY = "oauth_auth_time"
@@ -25,7 +27,5 @@ def handle_credentials_invalidated(sender, identity, reason, **kwargs):
 
 
 def connect():
-    from iam_project.hooks import credentials_invalidated
-
     user_logged_in.connect(handle_user_logged_in, dispatch_uid="clients.auth_time")
     credentials_invalidated.connect(handle_credentials_invalidated, dispatch_uid="clients.revoke_tokens")

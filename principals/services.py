@@ -18,7 +18,7 @@ from iam_project.hooks import invalidate_credentials
 from iam_project.locking import lock_row
 from iam_project.validators import validate_email_address
 from roles.models import RoleBinding
-from roles.authority import ensure_can_manage, ensure_not_self
+from roles.authority import ensure_can_manage, ensure_not_self, is_same_identity
 from roles.services import ensure_owner_remains, release_bindings_of, replace_roles, resolve_roles
 
 logger = logging.getLogger(__name__)
@@ -71,8 +71,6 @@ def _change_email(actor, principal, new_email):
     """Set the (unsaved) principal's email. When someone else changes it, everything issued to the
     old address stops working — signed-in sessions and pending password resets (the security stamp
     changes), and every token — and the old address is told, so an email change is never a quiet path to the account."""
-    from roles.authority import is_same_identity
-
     old_email = principal.email
     if new_email == old_email:
         return

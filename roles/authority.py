@@ -15,6 +15,7 @@ with ``register_obtainable`` from their ``AppConfig.ready()``, so this module im
 
 from iam_project.context import get_context
 from iam_project.errors import Forbidden
+from iam_project.resources import resource_for_model_label
 
 from . import engine
 
@@ -44,8 +45,6 @@ def _delegations(identity):
     if identity.identity_type != "principal":
         return set()
     from guardian.models import UserObjectPermission
-
-    from iam_project.resources import resource_for_model_label
 
     actions = {"view": "read", "add": "write", "change": "write", "delete": "delete"}
     found = set()

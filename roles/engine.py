@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_datetime
 
 from iam_project.conf import iam_settings
 from iam_project.context import get_context
+from iam_project.resources import object_for_resource, resource_for_model_label, resources_for_app
 
 from .permissions import entry_covers, pattern_matches, scope_covers, split_permission
 
@@ -321,8 +322,6 @@ _DJANGO_ACTIONS = {"view": "read", "add": "write", "change": "write", "delete": 
 def _delegated(identity, resource, action, target):
     """Object-level delegation: a principal granted a Django object permission through guardian
     on exactly the object named by ``target`` ('iam/clients/<id>')."""
-    from iam_project.resources import object_for_resource
-
     if identity.identity_type != "principal" or not target:
         return None
     found = object_for_resource(resource, target)
@@ -346,8 +345,6 @@ def _delegated(identity, resource, action, target):
 
 def decide_django_perm(identity, perm, obj=None):
     """Map Django's 'app_label.codename' (admin, guardian) onto the engine."""
-    from iam_project.resources import resource_for_model_label
-
     try:
         app_label, codename = perm.split(".", 1)
         django_action, model_name = codename.split("_", 1)
@@ -363,6 +360,4 @@ def decide_django_perm(identity, perm, obj=None):
 
 def decide_app_access(identity, app_label):
     """Whether the console shows an app: the identity can read at least one of its models."""
-    from iam_project.resources import resources_for_app
-
     return any(decide(identity, f"{resource}:read").allowed for resource in resources_for_app(app_label))

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 import audit
 from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
+from iam_project.locking import lock_row
 
-from .authority import ensure_can_grant, ensure_can_manage, ensure_holds_entries, ensure_not_self  # noqa: F401
+from .authority import ensure_can_grant, ensure_holds_entries, ensure_not_self
 from .choices import BindingSourceChoices
 from .models import OWNER_ROLE, SYSTEM_NAMESPACE, Role, RoleBinding, validate_role_key
 from .permissions import validate_acl_entries
@@ -318,8 +319,6 @@ def create_policy(actor, identity, role, scope, subjects, resources, type="acces
 
 
 def lock_policy(pk, version=None):
-    from iam_project.locking import lock_row
-
     from .models import Policy
 
     return lock_row(Policy, pk, version, label="policy")
