@@ -288,3 +288,77 @@ def test_the_api_key_made_with_a_service_id_has_its_name_checked(owner):
                                             "apikey": {"name": "k" * 300}}, format="json")
     # /v1/apikeys refuses the same name with a 400; here SQLite stores it whole and PostgreSQL answers 500.
     assert response.status_code == 400, (response.status_code, response.content[:200])
+
+
+# --- F13: a two-person approval is given by one person, through a service ID of their own making ---------
+
+def test_one_approver_cannot_supply_both_approvals_of_a_two_person_rule():
+    db_admin = make_role(["prod/db:read", "prod/db:write"], key="ops:db-admin")
+    approving = make_role(["jit/requests:approve"], key="jit:approver")
+    requester = make_principal(email="dev@example.com")
+    jit_services.save_eligibility(None, Eligibility(
+        principal=requester, role=db_admin, max_duration=timedelta(hours=1), approval_required=True,
+        approvals_required=2, justification_required=False))
+    lead = make_principal(email="lead@example.com", roles=[db_admin.key, approving.key],
+                          permissions=["iam/clients:write", "iam/apikeys:write"])
+    request = jit_services.request_access(requester, db_admin, timedelta(minutes=30))
+
+    # The lead makes a service ID holding what the lead holds, and a key for it (both allowed: it holds it all).
+    sidekick = client_services.create_client(lead, {"name": "sidekick", "grantTypes": [APIKEY_GRANT]},
+                                             roles=[db_admin.key, approving.key])
+    _, value = client_services.create_api_key(lead, sidekick, "sidekick key")
+    token = HttpClient().post("/identity/token", {"grant_type": APIKEY_GRANT, "apikey": value}).json()["access_token"]
+
+    jit_services.approve(lead, request.pk)
+    HttpClient(HTTP_AUTHORIZATION=f"Bearer {token}").post(f"/resources/jit/requests/{request.pk}/approve", {},
+                                                          content_type="application/json")
+    request.refresh_from_db()
+    assert request.status == "pending", "one person gave both approvals of a two-person rule"
+
+
+# --- F14: a wildcard scope lets one grant beneath it what one cannot use oneself --------------------------
+
+def test_one_cannot_grant_over_a_scope_ones_own_wildcard_binding_does_not_cover():
+    from roles import engine
+    from roles import services as role_services
+
+    db_admin = make_role(["prod/db:write"], key="ops:db-admin")
+    actor = make_principal(permissions=["iam/bindings:write"])
+    RoleBinding.objects.create(principal=actor, role=db_admin, scope="projects/*/db")  # standing, scoped
+    friend = make_principal()
+    target = "projects/alpha/db/secrets"
+    assert not engine.decide(actor, "prod/db:write", resource=target).allowed  # the actor's scope does not reach it
+    try:
+        role_services.bind_role(actor, friend, db_admin, scope="projects/*/db/secrets")
+    except Exception:  # noqa: BLE001 — refused: the expected outcome
+        pass
+    assert not engine.decide(friend, "prod/db:write", resource=target).allowed, \
+        "the actor granted access to a resource its own binding does not cover"
+
+
+# --- F15: authorization parameters longer than the code's columns: a code is issued (SQLite) or a 500 (PostgreSQL)
+
+def _consent(extra):
+    from tests.clients.oidc_helpers import authorize_params, make_app, pkce_pair, signed_in
+
+    app, _ = make_app()
+    http, _ = signed_in()
+    http.raise_request_exception = False
+    _, challenge = pkce_pair()
+    page = http.get("/oauth/authorize/", {**authorize_params(app, challenge), **extra})
+    if page.status_code != 200:
+        return page
+    form = {k: v for k, v in page.context["form"].initial.items() if v is not None}
+    return http.post("/oauth/authorize/", {**form, "allow": "Authorize"})
+
+
+def test_an_overlong_code_challenge_is_refused_not_stored():
+    response = _consent({"code_challenge": "c" * 200})  # RFC 7636 §4.2: 43 to 128 characters
+    assert response.status_code < 500, response.status_code
+    assert "code=" not in response.get("Location", ""), "a code was issued for a challenge no verifier can match"
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="SQLite does not enforce varchar lengths")
+def test_an_overlong_nonce_is_not_a_500_on_postgresql():
+    response = _consent({"nonce": "n" * 300})  # the code's nonce column holds 255
+    assert response.status_code < 500, response.status_code
