@@ -6,19 +6,17 @@ Every test here is expected to FAIL against the current code: it asserts the sec
 import base64
 import hashlib
 import secrets
-import uuid
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection  # noqa: F401 (read by the PostgreSQL-only skipif)
 from django.test import Client as HttpClient
-from django.utils import timezone
 
 from clients import services as client_services
 from jit import services as jit_services
 from jit.models import Eligibility
-from roles.models import Role, RoleBinding
+from roles.models import RoleBinding
 from tests.conftest import api_client_for, make_principal, make_role
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +24,7 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "Review-passphrase-2026"
 PORTAL_REDIRECT = "https://portal.example.com/cb"
 EVIL_REDIRECT = "https://evil.example.net/cb"
+APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 
 
 def _basic(client_id, secret):
@@ -134,8 +133,6 @@ def test_a_narrowly_scoped_token_cannot_request_a_jit_grant():
 
 # --- F3: a leaked API key that is deleted (or disabled) keeps working through its refresh token ------------
 
-APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
-
 
 @pytest.mark.parametrize("how", ["deleted", "disabled"])
 def test_deleting_or_disabling_an_api_key_ends_what_it_issued(how):
@@ -154,7 +151,7 @@ def test_deleting_or_disabling_an_api_key_ends_what_it_issued(how):
     assert still.status_code == 401, f"the access token of a {how} key still works: {still.status_code}"
 
 
-# --- F5: 500 on the check API for a moment the time-window condition cannot convert ------------------------
+# --- F4: 500 on the check API for a moment the time-window condition cannot convert ------------------------
 
 def test_authorize_with_an_extreme_time_is_not_a_500():
     subject = make_principal()
@@ -166,7 +163,7 @@ def test_authorize_with_an_extreme_time_is_not_a_500():
     assert response.status_code < 500, response.content[:300]
 
 
-# --- F6: a policy whose resource attributes make a scope longer than a binding's is a 500 on the IBM face ---
+# --- F5: a policy whose resource attributes make a scope longer than a binding's is a 500 on the IBM face ---
 
 def test_a_policy_with_an_overlong_scope_is_a_400_not_a_500(owner):
     from ibmcloud.models import AccountSettings
@@ -181,7 +178,7 @@ def test_a_policy_with_an_overlong_scope_is_a_400_not_a_500(owner):
     assert response.status_code == 400, (response.status_code, response.content[:200])
 
 
-# --- F7: console client form: a JSON value of the wrong type in "scopes" is a 500 --------------------------
+# --- F6: console client form: a JSON value of the wrong type in "scopes" is a 500 --------------------------
 
 def _console(permissions=(), roles=()):
     principal = make_principal(password=PASSWORD, permissions=permissions, roles=roles)
@@ -205,7 +202,7 @@ def test_console_client_form_with_a_non_list_json_value_is_not_a_500(grant_types
     assert response.status_code < 500, response.status_code
 
 
-# --- F8: suspension only hides a principal's sessions: unsuspending brings a stolen session back ----------
+# --- F7: suspension only hides a principal's sessions: unsuspending brings a stolen session back ----------
 
 def test_a_session_from_before_a_suspension_does_not_come_back_with_unsuspension(owner):
     from principals import services as principal_services
@@ -220,7 +217,7 @@ def test_a_session_from_before_a_suspension_does_not_come_back_with_unsuspension
         "the session from before the suspension works again after unsuspension"
 
 
-# --- F9: changing one's own password leaves the OAuth refresh tokens issued to a session alive -----------
+# --- F8: changing one's own password leaves the OAuth refresh tokens issued to a session alive -----------
 
 def test_changing_ones_own_password_ends_outstanding_oauth_refresh_tokens():
     from principals import services as principal_services
@@ -234,7 +231,7 @@ def test_changing_ones_own_password_ends_outstanding_oauth_refresh_tokens():
     assert refreshed.status_code == 400, "a refresh token issued before the password change still works"
 
 
-# --- F10: a crafted pagination cursor is a 500 on the audit trail ------------------------------------------
+# --- F9: a crafted pagination cursor is a 500 on the audit trail ------------------------------------------
 
 def test_a_crafted_cursor_on_the_audit_list_is_not_a_500():
     auditor = _no_raise(api_client_for(make_principal(permissions=["audit/events:read"])))
@@ -252,7 +249,7 @@ def test_a_cursor_hiding_a_nul_character_is_not_a_500_on_postgresql(path):
     assert response.status_code < 500, (response.status_code, response.content[:200])
 
 
-# --- F11: the ID token calls a changed email "verified" --------------------------------------------------
+# --- F10: the ID token calls a changed email "verified" --------------------------------------------------
 
 def test_an_email_change_does_not_carry_over_email_verified():
     from principals import services as principal_services
@@ -278,7 +275,7 @@ def _signed_in_as(email):
     return http, None
 
 
-# --- F12: the API key made with a service ID is stored unchecked: an overlong name is a 500 on PostgreSQL --
+# --- F11: the API key made with a service ID is stored unchecked: an overlong name is a 500 on PostgreSQL --
 
 def test_the_api_key_made_with_a_service_id_has_its_name_checked(owner):
     from ibmcloud.models import AccountSettings
@@ -290,7 +287,7 @@ def test_the_api_key_made_with_a_service_id_has_its_name_checked(owner):
     assert response.status_code == 400, (response.status_code, response.content[:200])
 
 
-# --- F13: a two-person approval is given by one person, through a service ID of their own making ---------
+# --- F12: a two-person approval is given by one person, through a service ID of their own making ---------
 
 def test_one_approver_cannot_supply_both_approvals_of_a_two_person_rule():
     db_admin = make_role(["prod/db:read", "prod/db:write"], key="ops:db-admin")
@@ -316,7 +313,7 @@ def test_one_approver_cannot_supply_both_approvals_of_a_two_person_rule():
     assert request.status == "pending", "one person gave both approvals of a two-person rule"
 
 
-# --- F14: a wildcard scope lets one grant beneath it what one cannot use oneself --------------------------
+# --- F13: a wildcard scope lets one grant beneath it what one cannot use oneself --------------------------
 
 def test_one_cannot_grant_over_a_scope_ones_own_wildcard_binding_does_not_cover():
     from roles import engine
@@ -336,7 +333,7 @@ def test_one_cannot_grant_over_a_scope_ones_own_wildcard_binding_does_not_cover(
         "the actor granted access to a resource its own binding does not cover"
 
 
-# --- F15: authorization parameters longer than the code's columns: a code is issued (SQLite) or a 500 (PostgreSQL)
+# --- F14: authorization parameters longer than the code's columns: a code is issued (SQLite) or a 500 (PostgreSQL)
 
 def _consent(extra):
     from tests.clients.oidc_helpers import authorize_params, make_app, pkce_pair, signed_in
@@ -362,3 +359,38 @@ def test_an_overlong_code_challenge_is_refused_not_stored():
 def test_an_overlong_nonce_is_not_a_500_on_postgresql():
     response = _consent({"nonce": "n" * 300})  # the code's nonce column holds 255
     assert response.status_code < 500, response.status_code
+
+
+# --- F15: one makes oneself eligible, without approval, for what one holds: it survives losing the role ---
+
+def test_one_cannot_make_oneself_eligible_for_a_role_and_keep_it_after_losing_it(owner):
+    from principals import services as principal_services
+
+    db_admin = make_role(["prod/db:read", "prod/db:write"], key="ops:db-admin")
+    editor = make_role(["jit/eligibilities:write", "jit/eligibilities:read"], key="jit:editor")
+    insider = make_principal(roles=[db_admin.key, editor.key])
+    api = api_client_for(insider)
+    made = api.post("/resources/jit/eligibilities", {"iamId": insider.iam_id, "role": db_admin.key,
+                                                     "maxDuration": "P7D", "approvalRequired": False,
+                                                     "justificationRequired": False}, format="json")
+    # Offboarding: the owner takes the role away.
+    principal_services.set_roles(owner, insider.pk, [editor.key])
+    again = api.post("/resources/jit/requests", {"role": db_admin.key, "duration": "P7D"}, format="json")
+    assert made.status_code == 403 or again.status_code == 403, (made.status_code, again.status_code)
+    assert not RoleBinding.objects.filter(principal=insider, role=db_admin).exists(), \
+        "the role taken away came straight back through a self-made eligibility"
+
+
+# --- F16: a policy resource attribute named by a number beside an unknown one is a 500 --------------------
+
+def test_a_policy_with_a_non_string_attribute_name_is_a_400(owner):
+    from ibmcloud.models import AccountSettings
+
+    reader = make_role(["docs/wiki:read"], key="docs:reader")
+    subject = make_principal()
+    body = {"type": "access", "subjects": [{"attributes": [{"name": "iam_id", "value": subject.iam_id}]}],
+            "roles": [{"role_id": reader.key}],
+            "resources": [{"attributes": [{"name": "accountId", "value": AccountSettings.current().account_id},
+                                          {"name": 5, "value": "a"}, {"name": "region", "value": "b"}]}]}
+    response = _no_raise(api_client_for(owner)).post("/v1/policies", body, format="json")
+    assert response.status_code == 400, (response.status_code, response.content[:200])
