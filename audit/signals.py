@@ -70,12 +70,23 @@ def handle_user_logged_in(sender, request, user, **kwargs):
     record("login.succeeded", user, actor=user.iam_id, actor_type=user.identity_type)
 
 
+def unknown_username(typed):
+    """How a username that names nobody is recorded: never as typed (it may be a password), but
+    recognisably the same when typed again (a short digest keyed by the installation's secret)."""
+    from django.utils.crypto import salted_hmac
+
+    return "unknown:" + salted_hmac("audit.unknown_username", typed.strip().lower()).hexdigest()[:12]
+
+
 def handle_user_login_failed(sender, credentials, request=None, **kwargs):
     from django.contrib.auth import get_user_model
 
     Principal = get_user_model()
-    username = str(credentials.get(Principal.USERNAME_FIELD) or credentials.get("username") or "")[:254]
-    principal = Principal.objects.filter(email=username.strip().lower()).first() if username else None
+    typed = str(credentials.get(Principal.USERNAME_FIELD) or credentials.get("username") or "")[:254]
+    principal = Principal.objects.filter(email=typed.strip().lower()).first() if typed else None
+    # What was typed is kept only when it names a principal: a password typed into the username field
+    # must not land in the append-only trail.
+    username = principal.email if principal is not None else (unknown_username(typed) if typed else "")
     details = {"username": username}
     # Refused by the lock-out before any password was checked (axes counted nothing for it: the
     # attempt that begins a lock has its count set, whichever receiver runs first).
@@ -94,8 +105,9 @@ def handle_user_locked_out(sender, request, username, ip_address, **kwargs):
     from django.contrib.auth import get_user_model
 
     Principal = get_user_model()
-    username = str(username or "")[:254]
-    principal = Principal.objects.filter(email=username).first() if username else None
+    typed = str(username or "")[:254]
+    principal = Principal.objects.filter(email=typed).first() if typed else None
+    username = principal.email if principal is not None else (unknown_username(typed) if typed else "")
     cool_off = get_cool_off(request)
     record("login.locked", principal, target_type="principal", target_id=principal.pk if principal else "",
            target_repr=username,

@@ -14,13 +14,16 @@ class ClientsConfig(AppConfig):
         from audit import audited
         from iam_project.resources import register
 
-        from . import signals
+        from roles.authority import register_obtainable
+
+        from . import services, signals
 
         audited(settings.OAUTH2_PROVIDER_APPLICATION_MODEL, "client", redact={"client_secret"},
                 exclude={"client_id", "authorization_grant_type", "hash_client_secret", "user"}, label_field="name")
         audited("clients.ClientSecret", "clientSecret", exclude={"last_used_at"}, label_field="prefix")
         audited("clients.ApiKey", "apiKey", exclude={"last_used_at", "modified_at"}, label_field="name")
         signals.connect()
+        register_obtainable(services.first_party_power)
         register("clients.client", "iam/clients")
         register("clients.clientsecret", "iam/clients")
         register("clients.apikey", "iam/apikeys")

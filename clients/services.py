@@ -56,6 +56,17 @@ def properties_of(client):
     }
 
 
+EVERYTHING = ({"resource": "*", "permission": "*"},)
+
+
+def first_party_power(identity):
+    """A first-party client acts for everyone who signs in to it, without asking them: whoever could
+    re-point it (redirect URIs, scopes) or hold its secret could act as anyone — owners included. So
+    managing one counts as managing everything (registered with roles.authority)."""
+    if identity.identity_type == "client" and identity.skip_authorization:
+        yield EVERYTHING, ""
+
+
 def ensure_may_mark_first_party(actor, client, props):
     """Skipping consent lets the client act for anyone who signs in, without asking them: only a
     full owner may turn it on."""
@@ -65,8 +76,18 @@ def ensure_may_mark_first_party(actor, client, props):
         raise Forbidden("Only an owner (holding every permission) may mark a client first-party (no consent).")
 
 
+def _check_lists(props):
+    """List properties are lists of strings (the console's JSON fields can hold anything)."""
+    errors = {f"properties.{name}": ["Must be a list of strings."] for name in ("redirectUris", "grantTypes", "scopes")
+              if name in props and (not isinstance(props[name], (list, tuple))
+                                    or not all(isinstance(item, str) for item in props[name]))}
+    if errors:
+        raise InvalidInput(errors)
+
+
 def _apply(client, props, actor=None):
     """Set the given properties on the (unsaved) client; returns True if anything changed."""
+    _check_lists(props)
     ensure_may_mark_first_party(actor, client, props)
     before = properties_of(client)
     if "name" in props:

@@ -21,7 +21,7 @@ class JitConfig(AppConfig):
         from roles.choices import BindingSourceChoices
         from roles.services import register_binding_owner
 
-        from .services import end_jit_binding, obtainable_roles
+        from .services import end_jit_binding, obtainable_entries
 
-        register_obtainable(obtainable_roles)
+        register_obtainable(obtainable_entries)
         register_binding_owner(BindingSourceChoices.JIT, end_jit_binding)

@@ -21,7 +21,7 @@ from roles import engine
 from roles.choices import BindingSourceChoices
 from roles.models import OWNER_ROLE, RoleBinding
 from roles.permissions import scope_covers
-from roles.authority import ensure_can_grant, holds_standing, is_full_owner
+from roles.authority import ensure_can_grant, ensure_token_covers, holds_standing, is_full_owner, is_same_identity
 from roles.services import actor_iam_id, create_binding, end_owned_binding
 
 from .choices import RequestStatusChoices as Status
@@ -59,12 +59,18 @@ def _holds_role(identity, role, scope=""):
 
 
 def obtainable_roles(identity):
-    """(role, scope) pairs the identity could request just in time: registered with roles.authority,
-    so that managing an identity counts what it can obtain, not only what it holds."""
+    """(role, scope) pairs the identity could request just in time."""
     held = {key for key, _ in _standing_bindings(identity)}
     subject = Q(**_identity_field(identity)) | Q(held_role__key__in=held)
     for eligibility in Eligibility.objects.filter(subject).select_related("role"):
         yield eligibility.role, eligibility.scope
+
+
+def obtainable_entries(identity):
+    """What the identity could request just in time, as (ACL entries, scope): registered with
+    roles.authority, so that managing an identity counts what it can obtain, not only what it holds."""
+    for role, scope in obtainable_roles(identity):
+        yield role.acl_entries, scope
 
 
 def _details(request, **extra):
@@ -120,10 +126,22 @@ def save_eligibility(actor, eligibility, replacing=False, version=None):
     ensure_can_grant(actor, eligibility.role, eligibility.scope)
     if eligibility.approver_role is not None:
         ensure_can_grant(actor, eligibility.approver_role)
+    if not eligibility.approval_required and _covers(eligibility, actor):
+        # Otherwise it is a back door: a role one holds today, requestable by oneself alone tomorrow.
+        raise Forbidden("You cannot make yourself eligible without someone else's approval.")
     if not eligibility.created_by or eligibility._state.adding:
         eligibility.created_by = actor_iam_id(actor)
     eligibility.save()
     return eligibility
+
+
+def _covers(eligibility, identity):
+    """Would ``eligibility`` let ``identity`` request its role?"""
+    if identity is None:
+        return False
+    if eligibility.held_role_id is not None:
+        return eligibility.held_role.key in {key for key, _ in _standing_bindings(identity)}
+    return is_same_identity(eligibility.identity, identity)
 
 
 def lock_eligibility(pk, version=None):
@@ -160,6 +178,7 @@ def request_access(requester, role, duration, justification="", scope=""):
     eligibility that needs no approval activates the grant at once."""
     if requester is None:
         raise Forbidden("Only a principal or a client can request access.")
+    ensure_token_covers(requester, role.acl_entries, f"a grant of {role.key}")
     justification = (justification or "").strip()
     scope = scope or ""
     eligible = eligibilities_for(requester, role, scope)
@@ -206,6 +225,10 @@ def _ensure_can_decide(actor, request):
         return  # the platform itself (an operator command without --actor)
     if request.is_requester(actor):
         raise Forbidden("You cannot approve or deny your own request.")
+    if actor.identity_type != "principal":
+        # Approval is a person's decision: a program (perhaps made by an approver for the purpose)
+        # must not supply the second approval of a two-person rule.
+        raise Forbidden("Only a person (a principal) can approve or deny access requests.")
     if not engine.holds(actor, *APPROVE_PERMISSION):
         raise Forbidden("Deciding access requests needs the permission jit/requests:approve.")
     if not _holds_role(actor, request.role, request.scope):

@@ -75,6 +75,9 @@ def _change_email(actor, principal, new_email):
     if new_email == old_email:
         return
     principal.email = new_email
+    if principal.properties.get("emailVerified"):
+        # Nobody verified the new address: relying parties must not be told otherwise.
+        principal.properties = {k: v for k, v in principal.properties.items() if k != "emailVerified"}
     if is_same_identity(actor, principal):
         return
     from .tasks import send_email_changed_notice
@@ -199,7 +202,8 @@ def suspend_principal(actor, pk, version=None):
     ensure_owner_remains(suspending=principal)
     principal.suspended = True
     principal.suspended_at = timezone.now()
-    principal.save(update_fields=["suspended", "suspended_at"])
+    principal.renew_security_stamp()  # its sessions end for good, not only while suspended
+    principal.save(update_fields=["suspended", "suspended_at", "security_stamp"])
     invalidate_credentials(principal, "principal.suspended")
     return principal
 
@@ -274,4 +278,5 @@ def change_own_password(principal, current_password, new_password):
     locked.set_password(new_password)
     locked.must_change_password = False
     locked.save(update_fields=["password", "must_change_password"])
+    invalidate_credentials(locked, "password.changed")  # other sessions end with the old password hash
     return locked

@@ -23,8 +23,9 @@ _obtainable_providers = []
 
 
 def register_obtainable(provider):
-    """``provider(identity)`` yields ``(role, scope)`` pairs the identity could obtain besides its
-    bindings. Registering the same provider twice has no effect."""
+    """``provider(identity)`` yields ``(acl_entries, scope)`` pairs the identity could obtain besides
+    its bindings (the roles it may request just in time; a first-party client's power to act for
+    everyone who signs in). Registering the same provider twice has no effect."""
     if provider not in _obtainable_providers:
         _obtainable_providers.append(provider)
 
@@ -35,8 +36,8 @@ def obtainable_entries(identity):
     entries = {(g.resource, g.action, g.scope) for g in engine.grants_for(identity)}
     entries.update(_delegations(identity))
     for provider in _obtainable_providers:
-        for role, scope in provider(identity):
-            entries.update((e["resource"], e["permission"], scope or "") for e in role.acl_entries)
+        for acl_entries, scope in provider(identity):
+            entries.update((e["resource"], e["permission"], scope or "") for e in acl_entries)
     return entries
 
 
@@ -76,6 +77,19 @@ def ensure_not_self(actor, identity, what="change your own role bindings"):
     """Nobody changes their own bindings (nor suspends or deletes themselves)."""
     if is_same_identity(actor, identity):
         raise Forbidden(f"You cannot {what}.")
+
+
+def ensure_token_covers(actor, entries, what):
+    """Acting through an access token, ``actor`` may widen its own access (ask for a just-in-time
+    grant) only to what the token's scopes cover: a token narrowed to one thing cannot arm the
+    identity's other sessions and tokens with more. No-op for sessions, tasks and commands."""
+    scopes = get_context().scopes_for(actor)
+    if scopes is None:
+        return
+    missing = sorted({f"{e['resource']}:{e['permission']}" for e in entries
+                      if not engine.scopes_cover(scopes, e["resource"], e["permission"])})
+    if missing:
+        raise Forbidden(f"The access token's scopes do not cover {what}: {', '.join(missing)}.")
 
 
 def ensure_holds_entries(actor, entries, scope="", what="grant"):

@@ -23,7 +23,7 @@ from iam_project.conf import iam_settings
 from iam_project.context import get_context
 from iam_project.resources import object_for_resource, resource_for_model_label, resources_for_app
 
-from .permissions import entry_covers, pattern_matches, scope_covers, split_permission
+from .permissions import entry_covers, pattern_matches, scope_covers, scope_within, split_permission
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +174,10 @@ def _minutes(hhmm):
 
 
 def _in_window(window, at):
-    local = at.astimezone(zoneinfo.ZoneInfo(window.get("timezone", "UTC")))
+    try:
+        local = at.astimezone(zoneinfo.ZoneInfo(window.get("timezone", "UTC")))
+    except (OverflowError, ValueError):
+        return False  # a moment no calendar can place (year 1 or 9999 at an offset) is in no window
     days = window.get("days")
     day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
     if days and day not in days:
@@ -304,7 +307,7 @@ def holds(identity, resource, action, scope="", context=None, standing=False, sc
     for grant in grants_for(identity):
         if not (pattern_matches(grant.resource, resource) and pattern_matches(grant.action, action)):
             continue
-        if grant.scope and not (scope and scope_covers(grant.scope, scope)):
+        if not scope_within(scope, grant.scope):
             continue
         if standing and not grant.standing:
             continue

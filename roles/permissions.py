@@ -66,3 +66,18 @@ def scope_covers(scope, resource):
     if resource == scope or resource.startswith(scope.rstrip("/") + "/"):
         return True
     return "*" in scope and fnmatchcase(resource, scope)
+
+
+def scope_within(inner, outer):
+    """Is everything the scope ``inner`` covers also covered by ``outer``? (Granting over ``inner`` needs
+    holding the role over an ``outer`` like that.) A concrete ``inner`` is judged as a resource; a
+    pattern only by an ``outer`` without wildcards that it lies beneath, or by the same pattern."""
+    if not outer:
+        return True
+    if not inner:
+        return False
+    if "*" not in inner:
+        return scope_covers(outer, inner)
+    if "*" not in outer:
+        return inner == outer or inner.startswith(outer.rstrip("/") + "/")
+    return inner == outer

@@ -256,3 +256,14 @@ def test_every_console_screen_links_to_the_objects_history():
         page = client.get(response["Location"])
         assert page.status_code == 200 and str(pk).encode() in page.content
     assert client.get(f"/admin/audit/auditevent/{AuditEvent.objects.first().pk}/change/").status_code == 200
+
+
+def test_a_failed_sign_in_never_records_what_was_typed_unless_it_names_a_principal():
+    from django.test import Client
+
+    Client().post("/admin/login/", {"username": "my secret passphrase", "password": "x"})
+    Client().post("/admin/login/", {"username": "my secret passphrase", "password": "y"})
+    first, second = AuditEvent.objects.filter(action="login.failed").order_by("seq")
+    assert "passphrase" not in str(first.details) + first.target_repr
+    assert first.details["username"].startswith("unknown:")
+    assert first.details["username"] == second.details["username"]  # still recognisably the same
