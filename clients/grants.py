@@ -31,9 +31,10 @@ TOKEN_SERVICE_GRANT_TYPES = (API_KEY_GRANT, GrantTypeChoices.REFRESH_TOKEN.value
 TOKEN_SERVICE_PARAMETERS = ("grant_type", "apikey", "refresh_token")
 # The system client that principals' API-key tokens (and their refresh tokens) are issued through.
 TOKEN_SERVICE_CLIENT_NAME = "IBM Cloud IAM token service"
-# Set by TokenServiceCore on the oauthlib request's headers. A client cannot send it: the headers
-# come from Django's META, where every HTTP header's key starts with HTTP_ and has no dashes.
+# Set by TokenServiceCore on the oauthlib request's headers, its value an object of this process: no
+# request can forge it, whatever reaches Django's META (every value there is a string).
 TOKEN_SERVICE_MARK = "X-Portcullis-Token-Service"
+_TOKEN_SERVICE = object()
 # The refusal of a refresh token that exists but may no longer be used (IBM tells it from an
 # unknown one); the adapter recognises it by this description.
 REFRESH_TOKEN_EXPIRED = "The refresh token is expired, or its identity is suspended."
@@ -42,7 +43,7 @@ REFRESH_TOKEN_EXPIRED = "The refresh token is expired, or its identity is suspen
 def via_token_service(request):
     """True for an oauthlib request that came through the token service (TokenServiceCore)."""
     headers = getattr(request, "headers", None) or {}
-    return headers.get(TOKEN_SERVICE_MARK) == "1"
+    return headers.get(TOKEN_SERVICE_MARK) is _TOKEN_SERVICE
 
 
 def token_service_client():
@@ -139,7 +140,7 @@ class TokenServiceCore(OAuthLibCore):
         headers = super().extract_headers(request)
         headers.pop("Authorization", None)
         headers.pop("HTTP_AUTHORIZATION", None)
-        headers[TOKEN_SERVICE_MARK] = "1"
+        headers[TOKEN_SERVICE_MARK] = _TOKEN_SERVICE
         return headers
 
     def extract_body(self, request):
