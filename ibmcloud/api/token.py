@@ -10,7 +10,7 @@ shapes and codes (which iam_project.ratelimit reads).
 import base64
 import json
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from oauth2_provider.views.mixins import OAuthLibMixin
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -58,6 +58,7 @@ def expiration_of(access_token):
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"]
 
 
+@extend_schema_serializer(component_name="IBMToken")
 class TokenRequestSerializer(serializers.Serializer):
     """The form IBM's SDKs post (describes the OpenAPI request; the OAuth server validates it)."""
 
@@ -67,6 +68,7 @@ class TokenRequestSerializer(serializers.Serializer):
     response_type = serializers.CharField(required=False, help_text="IBM's SDKs send `cloud_iam`; ignored.")
 
 
+@extend_schema_serializer(component_name="IBMToken")
 class TokenResponseSerializer(serializers.Serializer):
     access_token = serializers.CharField(help_text="An RFC 9068 JWT, accepted as a bearer token everywhere.")
     refresh_token = serializers.CharField(help_text="For a principal; `not_supported` for a service ID.")
@@ -77,6 +79,10 @@ class TokenResponseSerializer(serializers.Serializer):
 
 
 class IdentityTokenView(OAuthLibMixin, APIView):
+    """An access token for an API key, or for a refresh token this endpoint issued (IBM Cloud IAM's
+    token service). Issued by the platform's OAuth server, like every token: the same JWT, capped by
+    just-in-time grants; refresh tokens rotate and a replayed one revokes its family."""
+
     authentication_classes = []
     permission_classes = []
     parser_classes = [FormParser, MultiPartParser]
