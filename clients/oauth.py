@@ -249,7 +249,6 @@ class IAMOAuth2Validator(OAuth2Validator):
         else:
             request.client, request.user = token_service_client(), owner
         request.client_id = request.client.client_id
-        request.api_key = key
         return True
 
     def get_api_key_scopes(self, request):
