@@ -1,7 +1,10 @@
 """django-oauth-toolkit's request validator and oauthlib server: only the grants offered, suspension, audit.
 
 Extended through DOT's ``OAUTH2_VALIDATOR_CLASS`` and ``OIDC_SERVER_CLASS`` settings, never by
-copying its views.
+copying its views. Every access token — authorization code, refresh, client credentials and the
+token service's API-key grant (clients.grants) — is issued by this server: one place builds the
+claims (clients.tokens), one caps the lifetime (``ACCESS_TOKEN_EXPIRE_SECONDS``), one records
+``token.issued`` (``IAMOAuth2Validator.save_bearer_token``).
 """
 
 import base64
@@ -12,7 +15,7 @@ import logging
 from datetime import timedelta
 from urllib.parse import unquote_plus, urlsplit
 
-from django.db import transaction
+from django.db import router, transaction
 from django.utils import timezone
 from oauth2_provider.models import (
     get_access_token_model, get_application_model, get_grant_model, get_refresh_token_model,
@@ -23,11 +26,17 @@ from oauthlib.openid import Server
 
 import audit
 
+from .grants import (
+    API_KEY_GRANT, REFRESH_TOKEN_EXPIRED, TOKEN_SERVICE_GRANT_TYPES, ApiKeyGrant, record_api_key_refusal,
+    token_service_client, via_token_service,
+)
+
 logger = logging.getLogger(__name__)
 
 # What the token endpoint offers. The password grant (RFC 9700 §2.4), the implicit and hybrid
 # flows and the device grant are not offered: their requests end in unsupported_grant_type or
-# unsupported_response_type before any credential is looked at.
+# unsupported_response_type before any credential is looked at. The API-key grant is offered at
+# the token service only (clients.grants.TOKEN_SERVICE_GRANT_TYPES).
 OFFERED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 OFFERED_RESPONSE_TYPES = ("code",)
 OFFERED_CODE_CHALLENGE_METHODS = ("S256",)
@@ -87,13 +96,16 @@ def offered_requests_only(request):
 
 
 class IAMServer(Server):
-    """oauthlib's OpenID Connect server cut down to what the platform offers, with RFC 6749 §5.2
-    errors for requests it does not understand and RFC 6750 errors at the userinfo endpoint."""
+    """oauthlib's OpenID Connect server cut down to what the platform offers, plus the API-key grant
+    for the token service, with RFC 6749 §5.2 errors for requests it does not understand and RFC 6750
+    errors at the userinfo endpoint."""
 
     def __init__(self, request_validator, *args, **kwargs):
         super().__init__(request_validator, *args, **kwargs)
+        self.api_key_grant = ApiKeyGrant(request_validator)
         self._grant_types = {name: grant for name, grant in self._grant_types.items()
                              if name in OFFERED_GRANT_TYPES}
+        self._grant_types[API_KEY_GRANT] = self.api_key_grant
         self._response_types = {"code": self.auth_grant_choice}
         for grant in (self.auth_grant, self.openid_connect_auth):
             grant.custom_validators.pre_auth.append(offered_requests_only)
@@ -102,11 +114,12 @@ class IAMServer(Server):
         """Missing grant_type is invalid_request, an unknown or unoffered one unsupported_grant_type —
         decided here, before any client or user credential is looked at."""
         super().validate_token_request(request)
+        offered = TOKEN_SERVICE_GRANT_TYPES if via_token_service(request) else OFFERED_GRANT_TYPES
         if not request.grant_type:
             raise errors.InvalidRequestError(description="The grant_type parameter is missing.", request=request)
-        if request.grant_type not in self.grant_types:
+        if request.grant_type not in offered:
             raise errors.UnsupportedGrantTypeError(
-                description=f"Offered grant types: {', '.join(OFFERED_GRANT_TYPES)}.", request=request)
+                description=f"Offered grant types: {', '.join(offered)}.", request=request)
 
     def validate_userinfo_request(self, request):
         """A valid token without ``openid`` is insufficient_scope (403), not an invalid token."""
@@ -186,9 +199,20 @@ class IAMOAuth2Validator(OAuth2Validator):
             return False
         return True
 
+    def client_authentication_required(self, request, *args, **kwargs):
+        """At the token service no client authenticates: the refresh token is the credential."""
+        if via_token_service(request):
+            return False
+        return super().client_authentication_required(request, *args, **kwargs)
+
     def authenticate_client_id(self, client_id, request, *args, **kwargs):
         """A public client names itself; a confidential one named without a secret, an unknown or a
-        suspended client fails — and the failure is audited."""
+        suspended client fails — and the failure is audited. At the token service the client is
+        the token service's own, whatever was named."""
+        if via_token_service(request):
+            request.client = token_service_client()
+            request.client_id = request.client.client_id
+            return True
         if self._load_application(client_id, request) is None:
             self._client_auth_failed(request, client_id, self._unusable_client_reason(client_id))
             return False
@@ -200,10 +224,37 @@ class IAMOAuth2Validator(OAuth2Validator):
     # --- grants ------------------------------------------------------------------------------
 
     def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
-        """The client's own grant list decides, refresh_token included."""
+        """The client's own grant list decides, refresh_token included. The API-key grant (offered
+        at the token service only) is authorised by the key itself: whoever may create a key for an
+        identity may let it obtain tokens."""
+        if grant_type == API_KEY_GRANT:
+            return True
         if grant_type == "refresh_token":
             return "refresh_token" in (request.client.grant_types or [])
         return super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
+
+    def validate_api_key(self, value, request):
+        """The API-key grant's credential (clients.services.authenticate_api_key). A usable key makes
+        its owner the token's identity: a client (service ID) as itself, a principal through the
+        token service's client. A refused key is audited as ``apikey.auth_failed``."""
+        from .services import authenticate_api_key
+
+        key = authenticate_api_key(value) if isinstance(value, str) else None
+        if key is None:
+            record_api_key_refusal(value)
+            return False
+        owner = key.owner
+        if owner.identity_type == "client":
+            request.client, request.user = owner, None
+        else:
+            request.client, request.user = token_service_client(), owner
+        request.client_id = request.client.client_id
+        return True
+
+    def get_api_key_scopes(self, request):
+        """An API key's token carries every permission of its owner, as IBM's do: the engine still
+        intersects the scope with what the owner holds at each request."""
+        return ["*:*"]
 
     def _create_authorization_code(self, request, code, expires=None):
         """Store the code with the time the user signed in (the ID token's auth_time)."""
@@ -286,10 +337,24 @@ class IAMOAuth2Validator(OAuth2Validator):
             grant.save(update_fields=["claims"])
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
-        """DOT's checks (rotation, reuse, expiry), and the principal must not be suspended."""
-        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
-            return False
-        return request.user is None or request.user.is_active
+        """DOT's checks (bound to the client, rotation, a replay revokes the family, expiry), and the
+        principal must not be suspended. At the token service, a token that exists but is expired
+        or whose principal is suspended is told apart from an unknown one (IBM answers them with
+        different codes) — with one more query, on refusals only."""
+        valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        if valid and (request.user is None or request.user.is_active):
+            return True
+        if via_token_service(request) and (valid or self._expired_refresh_token(refresh_token, client)):
+            raise errors.InvalidGrantError(description=REFRESH_TOKEN_EXPIRED, request=request)
+        return False
+
+    @staticmethod
+    def _expired_refresh_token(value, client):
+        """True when ``value`` is a live (unrevoked) refresh token of ``client`` that DOT refused:
+        its access token is gone or it outlived its lifetime."""
+        checksum = hashlib.sha256(value.encode("utf-8")).hexdigest()
+        return get_refresh_token_model().objects.filter(
+            token_checksum=checksum, application=client, revoked__isnull=True).exists()
 
     def validate_bearer_token(self, token, scopes, request):
         """DOT's checks (expiry, scopes, client usable), and the principal must not be suspended:
@@ -359,12 +424,14 @@ class IAMOAuth2Validator(OAuth2Validator):
         return refresh_token
 
     def save_bearer_token(self, token, request, *args, **kwargs):
-        """Store the token (DOT) and record ``token.issued`` in the same transaction. The event
-        names the client, subject, grant and scope — never a token value."""
+        """Store the token (DOT) and record ``token.issued`` in the same transaction — for every
+        grant, the token service's included. The event names the client, subject, grant and scope —
+        never a token value."""
         if "refresh_token" not in (request.client.grant_types or []):
             token.pop("refresh_token", None)  # the client is not allowed refresh tokens
-        with transaction.atomic():
-            super().save_bearer_token(token, request, *args, **kwargs)
+        # DOT's save_bearer_token is this atomic block around _save_bearer_token; one block, not two.
+        with transaction.atomic(using=router.db_for_write(get_access_token_model())):
+            self._save_bearer_token(token, request, *args, **kwargs)
             subject = _token_subject(request)
             audit.record(
                 "token.issued", request.client, actor=subject.iam_id, actor_type=subject.identity_type,

@@ -1,16 +1,25 @@
 """Access tokens as signed JWTs in the RFC 9068 profile, verifiable by any resource server from the JWKS.
 
 django-oauth-toolkit calls ``signed_access_token`` (setting ``ACCESS_TOKEN_GENERATOR``) for every
-access token it issues and still stores the token by its SHA-256 checksum, so a token can be
-revoked and introspected, and every request re-checks it against the database.
+access token its server issues — every grant, the token service's API-key grant included — so this
+is the one place that builds claims. The server still stores each token by its SHA-256 checksum, so
+a token can be revoked and introspected, and every request re-checks it against the database.
+Refresh tokens are opaque (``opaque_refresh_token``, setting ``REFRESH_TOKEN_GENERATOR``).
 """
 
+import secrets
 import time
 import uuid
 from functools import lru_cache
 
+from django.conf import settings
+from django.utils.module_loading import import_string
 from jwcrypto import jwk, jwt
 from oauth2_provider.settings import oauth2_settings
+
+from .grants import via_token_service
+
+REFRESH_TOKEN_PREFIX = "prt_"
 
 
 @lru_cache(maxsize=4)
@@ -23,17 +32,32 @@ def signing_key():
 
 
 def token_subject(request):
-    """``sub``: the principal's id, or — for the client-credentials grant — the client's."""
+    """``sub``: the principal's id, or — for the client-credentials grant and a service ID's API
+    key — the client's."""
     user = getattr(request, "user", None)
     if user is not None and getattr(user, "pk", None) is not None:
         return str(user.pk)
     return str(request.client.client_id)
 
 
-def signed_access_token(request, refresh_token=False):
+def token_service_claims(request):
+    """The claims a token issued at the token service carries besides the standard ones: the grant
+    it came from, and what the face behind the token service adds (setting
+    ``IAM_TOKEN_SERVICE_CLAIMS``, a callable taking the oauthlib request — the IBM face's account)."""
+    claims = {"grant_type": request.grant_type}
+    hook = getattr(settings, "IAM_TOKEN_SERVICE_CLAIMS", None)
+    if hook:
+        claims.update((import_string(hook) if isinstance(hook, str) else hook)(request))
+    return claims
+
+
+def signed_access_token(request):
+    """The access token for the oauthlib ``request`` the server is answering: ``exp`` is now plus
+    the lifetime the server computed (``request.expires_in``, already capped by just-in-time grants)."""
     key = signing_key()
     now = int(time.time())
     issuer = oauth2_settings.oidc_issuer(request)
+    user = getattr(request, "user", None)
     claims = {
         "iss": issuer,
         "sub": token_subject(request),
@@ -44,58 +68,17 @@ def signed_access_token(request, refresh_token=False):
         "jti": uuid.uuid4().hex,
         "client_id": str(request.client.client_id),
         "scope": " ".join(request.scopes or []),
+        "iam_id": getattr(user, "iam_id", None) or request.client.iam_id,
     }
-    user = getattr(request, "user", None)
-    claims["iam_id"] = getattr(user, "iam_id", None) or request.client.iam_id
+    if via_token_service(request):
+        claims.update(token_service_claims(request))
     token = jwt.JWT(header={"alg": "RS256", "typ": "at+jwt", "kid": key.thumbprint()}, claims=claims)
     token.make_signed_token(key)
     return token.serialize()
 
 
-def issue_token_pair(identity, application, issuer, scope="*:*", grant_type="", family=None, extra_claims=None):
-    """Issue an access token (the same RFC 9068 JWT as the OAuth server's, stored by checksum) and a
-    refresh token for a principal (``"not_supported"`` for a client) — used by the IBM-compatible
-    token endpoint. The access token's
-    life is cut to the identity's earliest just-in-time grant. Returns (access, refresh values,
-    expires_in, iat)."""
-    import secrets as _secrets
-    from datetime import timedelta
-
-    from django.utils import timezone
-    from oauth2_provider.models import get_access_token_model, get_refresh_token_model, set_token_value
-
-    from jit.services import token_lifetime_cap
-
-    from django.conf import settings as django_settings
-
-    default = int(getattr(django_settings, "IAM_ACCESS_TOKEN_DEFAULT_SECONDS", 900))
-    expires_in = token_lifetime_cap(identity, default)
-    key = signing_key()
-    now = int(time.time())
-    principal = identity if identity.identity_type == "principal" else None
-    claims = {
-        "iss": issuer, "sub": str(identity.pk) if principal else str(identity.client_id), "aud": issuer,
-        "iat": now, "nbf": now, "exp": now + expires_in, "jti": uuid.uuid4().hex,
-        "client_id": str(application.client_id), "scope": scope, "iam_id": identity.iam_id,
-        "grant_type": grant_type, **(extra_claims or {}),
-    }
-    token = jwt.JWT(header={"alg": "RS256", "typ": "at+jwt", "kid": key.thumbprint()}, claims=claims)
-    token.make_signed_token(key)
-    access_value = token.serialize()
-    AccessToken, RefreshToken = get_access_token_model(), get_refresh_token_model()
-    access = AccessToken(user=principal, application=application, scope=scope,
-                         expires=timezone.now() + timedelta(seconds=expires_in))
-    set_token_value(access, access_value)
-    access.save()
-    if principal is None:
-        # As IBM answers for service IDs: a client holds its own key and asks again, it gets no
-        # refresh token (django-oauth-toolkit's refresh tokens belong to a user, too).
-        return access_value, "not_supported", expires_in, now
-    refresh_value = _secrets.token_urlsafe(48)
-    refresh = RefreshToken(user=principal, application=application, access_token=access,
-                           token_family=family or uuid.uuid4())
-    set_token_value(refresh, refresh_value)
-    refresh.save()
-    access.source_refresh_token = refresh
-    access.save(update_fields=["source_refresh_token"])
-    return access_value, refresh_value, expires_in, now
+def opaque_refresh_token(request):
+    """A refresh token: 256 random bits with a recognisable prefix, meaningful to this server only.
+    Not a JWT — oauthlib would otherwise mint refresh tokens with the access-token generator, and a
+    resource server verifying JWTs offline would take one for an access token."""
+    return REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -331,12 +331,14 @@ SPECTACULAR_SETTINGS.update({
 OAUTH2_PROVIDER_APPLICATION_MODEL = "clients.Client"
 _OIDC_KEY, _OIDC_PREVIOUS_KEYS = load_signing_keys(VAR_DIR)
 _ACCESS_TOKEN_SECONDS = int(os.environ.get("IAM_ACCESS_TOKEN_SECONDS", "900"))
-IAM_ACCESS_TOKEN_DEFAULT_SECONDS = _ACCESS_TOKEN_SECONDS
+# What a token issued at the token service (the IBM face's /identity/token) carries besides the
+# standard claims: the IBM account (clients.tokens; clients imports nothing from ibmcloud).
+IAM_TOKEN_SERVICE_CLAIMS = "ibmcloud.api.token.account_claims"
 
 
 def access_token_lifetime(request):
-    """Seconds for an access token: the configured lifetime, cut short by the earliest active
-    just-in-time grant of the token's identity (a token never outlives the access it came with)."""
+    """Seconds for an access token of any grant: the configured lifetime, cut short by the earliest
+    active just-in-time grant of the token's identity (a token never outlives the access it came with)."""
     from jit.services import token_lifetime_cap
 
     identity = getattr(request, "user", None) or getattr(request, "client", None)
@@ -352,6 +354,8 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "roles.scopes.PermissionScopes",
     "OAUTH2_VALIDATOR_CLASS": "clients.oauth.IAMOAuth2Validator",
     "ACCESS_TOKEN_GENERATOR": "clients.tokens.signed_access_token",
+    # Opaque: without it oauthlib mints refresh tokens with the access-token generator (JWTs).
+    "REFRESH_TOKEN_GENERATOR": "clients.tokens.opaque_refresh_token",
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,  # a replayed refresh token revokes its whole family
     "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,

@@ -15,6 +15,11 @@ class Migration(migrations.Migration):
     dependencies = [
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
+    # The application model django-oauth-toolkit's first migration points at (as its docs ask for a
+    # swapped application model); without it the order was left to chance.
+    run_before = [
+        ("oauth2_provider", "0001_initial"),
+    ]
 
     operations = [
         migrations.CreateModel(

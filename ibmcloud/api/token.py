@@ -1,143 +1,133 @@
-"""POST /identity/token: an API key (or a refresh token) for an access token, as IBM's SDKs ask."""
+"""POST /identity/token: IBM's token service, a thin adapter onto the OAuth server's token endpoint.
 
-import hashlib
+The request (an API key or a refresh token, as IBM's SDKs send it) goes to the same
+django-oauth-toolkit server as /oauth/token/, through ``clients.grants.TokenServiceCore``; the
+server's API-key grant and refresh grant issue, store, cap, rotate and audit the token. This module
+only maps IBM's form onto the server's request, and the server's answer and errors into IBM's
+shapes and codes (which iam_project.ratelimit reads).
+"""
 
-from django.db import transaction
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from oauth2_provider.models import get_application_model, get_refresh_token_model
-from oauth2_provider.settings import oauth2_settings
+import base64
+import json
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from oauth2_provider.views.mixins import OAuthLibMixin
+from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-import audit
-from clients.choices import GrantTypeChoices
-from clients.services import authenticate_api_key
-from clients.tokens import issue_token_pair
+from clients.grants import API_KEY_GRANT, REFRESH_TOKEN_EXPIRED, TokenServiceCore
+from iam_project.exceptions import request_id_of
 
-from .base import account
+from .base import account_id
+from .errors import ibm_error_body, ibm_exception_handler
 
-APIKEY_GRANT = GrantTypeChoices.API_KEY.value
-TOKEN_CLIENT_NAME = "IBM Cloud IAM token service"
-
-
-def token_error(status, code, message):
-    """IBM's token error shape, plus ``errors[0].message`` which the SDK reads."""
-    return Response({"errorCode": code, "errorMessage": message, "errors": [{"code": code, "message": message}]},
-                    status=status, content_type="application/json")
-
-
-def token_client():
-    """The system client that principals' API-key tokens are issued through (made on first use)."""
-    Client = get_application_model()
-    client = Client.objects.filter(name=TOKEN_CLIENT_NAME, is_system=True).first()
-    if client is None:
-        client = Client.objects.create(name=TOKEN_CLIENT_NAME, is_system=True, client_type="confidential",
-                                       grant_types=[APIKEY_GRANT, "refresh_token"])
-    return client
+REFRESH_GRANT = "refresh_token"
+# IBM's token error codes; iam_project.ratelimit counts 0415E against the key, 0407E/0408E against the IP.
+APIKEY_REFUSED, REFRESH_INVALID, REFRESH_EXPIRED, BAD_GRANT_TYPE = "BXNIM0415E", "BXNIM0407E", "BXNIM0408E", "BXNIM0109E"
+MESSAGES = {
+    REFRESH_INVALID: "Provided refresh token is invalid.",
+    REFRESH_EXPIRED: "Provided refresh token is expired or its identity is suspended.",
+    BAD_GRANT_TYPE: f"Property 'grant_type' must be '{API_KEY_GRANT}' or '{REFRESH_GRANT}'.",
+}
+# IBM answers this scope for every token it issues; the token itself carries the server's scope.
+IBM_SCOPE = "ibm openid"
+# The server's cache headers go out with IBM's body too: a token answer is never cached.
+PASSED_HEADERS = ("Cache-Control", "Pragma")
 
 
-def record_apikey_failure(value):
-    """``apikey.auth_failed`` for a refused key: the key itself as target when it exists (disabled,
-    expired, owner suspended), else only the prefix of a value shaped like a key — never the value.
-    The answer stays the same for every reason, so the trail knows more than the caller."""
-    from clients.models import APIKEY_PREFIX, ApiKey
-
-    key = (ApiKey.objects.select_related("principal", "client").filter(digest=ApiKey.digest_of(value)).first()
-           if value else None)
-    if key is None:
-        details = {"reason": "missing" if not value else "unknown"}
-        if value.startswith(APIKEY_PREFIX):
-            details["prefix"] = value[:12]
-        audit.record("apikey.auth_failed", target_type="apiKey", target_repr=details.get("prefix", ""),
-                     details=details)
-        return
-    owner = key.owner
-    if key.disabled:
-        reason = "disabled"
-    elif owner is None or not owner.is_active:
-        reason = "ownerSuspended"
-    else:
-        reason = "expired"
-    audit.record("apikey.auth_failed", key, details={"reason": reason, "prefix": key.prefix, "owner": key.iam_id})
+def account_claims(request):
+    """The claims hook of the token service (setting ``IAM_TOKEN_SERVICE_CLAIMS``): IBM's account."""
+    return {"account": {"bss": account_id()}}
 
 
-class IdentityTokenView(APIView):
+def ibm_error_code(grant_type, error, description):
+    """IBM's code for the server's RFC 6749 error on a request naming ``grant_type``."""
+    if error == "unsupported_grant_type" or grant_type not in (API_KEY_GRANT, REFRESH_GRANT):
+        return BAD_GRANT_TYPE
+    if grant_type == API_KEY_GRANT:
+        return APIKEY_REFUSED
+    return REFRESH_EXPIRED if description == REFRESH_TOKEN_EXPIRED else REFRESH_INVALID
+
+
+def expiration_of(access_token):
+    """The ``exp`` claim of a token the server has just signed (read, not verified: it is its own)."""
+    payload = access_token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"]
+
+
+@extend_schema_serializer(component_name="IBMToken")
+class TokenRequestSerializer(serializers.Serializer):
+    """The form IBM's SDKs post (describes the OpenAPI request; the OAuth server validates it)."""
+
+    grant_type = serializers.ChoiceField(choices=[API_KEY_GRANT, REFRESH_GRANT])
+    apikey = serializers.CharField(required=False, help_text="The API key (with the API-key grant).")
+    refresh_token = serializers.CharField(required=False, help_text="A refresh token this endpoint issued.")
+    response_type = serializers.CharField(required=False, help_text="IBM's SDKs send `cloud_iam`; ignored.")
+
+
+@extend_schema_serializer(component_name="IBMToken")
+class TokenResponseSerializer(serializers.Serializer):
+    access_token = serializers.CharField(help_text="An RFC 9068 JWT, accepted as a bearer token everywhere.")
+    refresh_token = serializers.CharField(help_text="For a principal; `not_supported` for a service ID.")
+    token_type = serializers.CharField()
+    expires_in = serializers.IntegerField()
+    expiration = serializers.IntegerField(help_text="When the access token expires (seconds since the epoch).")
+    scope = serializers.CharField()
+
+
+class IdentityTokenView(OAuthLibMixin, APIView):
+    """An access token for an API key, or for a refresh token this endpoint issued (IBM Cloud IAM's
+    token service). Issued by the platform's OAuth server, like every token: the same JWT, capped by
+    just-in-time grants; refresh tokens rotate and a replayed one revokes its family."""
+
     authentication_classes = []
     permission_classes = []
     parser_classes = [FormParser, MultiPartParser]
     renderer_classes = [JSONRenderer]
     versioning_class = None
+    oauthlib_backend_class = TokenServiceCore
 
     def get_exception_handler(self):
-        from .errors import ibm_exception_handler
-
         return ibm_exception_handler
 
     @extend_schema(operation_id="createAccessToken", tags=["IBM Cloud IAM: Tokens"], auth=[],
-                   request={"application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
-                   responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT})
+                   request={"application/x-www-form-urlencoded": TokenRequestSerializer},
+                   responses={200: TokenResponseSerializer,
+                              400: OpenApiResponse(description="IBM's token error (BXNIM0415E, BXNIM0407E, "
+                                                               "BXNIM0408E, BXNIM0109E).")})
     def post(self, request):
-        grant_type = request.data.get("grant_type", "")
-        issuer = oauth2_settings.oidc_issuer(request._request)
-        if grant_type == APIKEY_GRANT:
-            return self._apikey(request, issuer)
-        if grant_type == "refresh_token":
-            return self._refresh(request, issuer)
-        return token_error(400, "BXNIM0109E", "Property 'grant_type' must be "
-                                              f"'{APIKEY_GRANT}' or 'refresh_token'.")
+        request.data  # noqa: B018 — DRF parses (and refuses a body it cannot read) before the server reads the form
+        _, headers, body, status = self.get_oauthlib_core().create_token_response(request._request)
+        answer = json.loads(body) if body else {}
+        if status == 200:
+            response = Response({
+                "access_token": answer["access_token"],
+                "refresh_token": answer.get("refresh_token", "not_supported"),
+                "token_type": answer["token_type"],
+                "expires_in": answer["expires_in"],
+                "expiration": expiration_of(answer["access_token"]),
+                "scope": IBM_SCOPE,
+            }, content_type="application/json")
+        else:
+            response = self.refusal(request, status, answer)
+        for name in PASSED_HEADERS:
+            if name in headers:
+                response[name] = headers[name]
+        return response
 
-    def _respond(self, identity, application, issuer, grant_type, family=None):
-        access, refresh, expires_in, iat = issue_token_pair(
-            identity, application, issuer, grant_type=grant_type, family=family,
-            extra_claims={"account": {"bss": account().account_id}})
-        audit.record("token.issued", application, actor=identity.iam_id, actor_type=identity.identity_type,
-                     details={"grantType": grant_type, "scope": "*:*", "subject": identity.iam_id,
-                              "refreshToken": True})
-        return Response({"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
-                         "expires_in": expires_in, "expiration": iat + expires_in, "scope": "ibm openid"},
-                        content_type="application/json")
-
-    @transaction.atomic
-    def _apikey(self, request, issuer):
-        value = request.data.get("apikey", "")
-        if not value or not isinstance(value, str):
-            record_apikey_failure("")
-            return token_error(400, "BXNIM0415E", "Provide an API key ('apikey').")
-        key = authenticate_api_key(value)
-        if key is None:
-            record_apikey_failure(value)
-            return token_error(400, "BXNIM0415E", "Provided API key could not be found, is disabled or expired, "
-                                                  "or its owner is suspended.")
-        owner = key.owner
-        application = owner if owner.identity_type == "client" else token_client()
-        return self._respond(owner, application, issuer, APIKEY_GRANT)
-
-    @transaction.atomic
-    def _refresh(self, request, issuer):
-        value = request.data.get("refresh_token", "")
-        RefreshToken = get_refresh_token_model()
-        checksum = hashlib.sha256(value.encode("utf-8")).hexdigest() if value else ""
-        # Only refresh tokens this endpoint issued: one from the OAuth server (another client's, with
-        # its own scopes) must never turn into an unscoped token here.
-        stored = (RefreshToken.objects.select_for_update().select_related("user", "application")
-                  .filter(token_checksum=checksum, application=token_client()).first() if value else None)
-        if stored is None:
-            return token_error(400, "BXNIM0407E", "Provided refresh token is invalid.")
-        if stored.revoked is not None:
-            RefreshToken.revoke_family(stored.token_family)  # a replay: the whole family goes
-            return token_error(400, "BXNIM0407E", "Provided refresh token was already used; its family is revoked.")
-        identity = stored.user or stored.application
-        lifetime = oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS
-        from datetime import timedelta
-
-        from django.utils import timezone
-
-        if (identity is None or not identity.is_active or not stored.application.is_active
-                or (lifetime and stored.created + timedelta(seconds=lifetime) < timezone.now())):
-            return token_error(400, "BXNIM0408E", "Provided refresh token is expired or its identity is suspended.")
-        family = stored.token_family
-        stored.revoke()
-        return self._respond(identity, stored.application, issuer, "refresh_token", family=family)
+    @staticmethod
+    def refusal(request, status, answer):
+        """The server's error in IBM's token-service shape: 400 with IBM's code for a refused
+        request; a failure of the server itself keeps its status."""
+        raw = request._request
+        if status >= 500:
+            body = ibm_error_body(status, "The token service failed.", request_id_of(raw), token_service=True)
+            return Response(body, status=status, content_type="application/json")
+        description = answer.get("error_description") or ""
+        code = ibm_error_code(raw.POST.get("grant_type", ""), answer.get("error"), description)
+        message = MESSAGES.get(code) or description
+        return Response(ibm_error_body(400, message, request_id_of(raw), code=code, token_service=True),
+                        status=400, content_type="application/json")

@@ -38,7 +38,30 @@ def test_token_shape_and_jwt_claims():
     response = token_for(value)
     assert response.status_code == 200 and response["Content-Type"] == "application/json"
     body = response.json()
-    assert {"access_token", "refresh_token", "token_type", "expires_in", "expiration"} <= set(body)
+    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in", "expiration", "scope"}
+    assert body["token_type"] == "Bearer" and body["scope"] == "ibm openid" and body["refresh_token"]
+    claims = jwt_claims(body["access_token"])
+    assert claims["account"] == {"bss": AccountSettings.current().account_id} and claims["grant_type"] == APIKEY_GRANT
+    assert body["expiration"] == claims["exp"] and claims["exp"] - claims["iat"] == body["expires_in"]
+
+
+def test_a_service_ids_token_is_its_own_and_comes_without_a_refresh_token():
+    client = client_services.create_client(None, {"name": "svc", "grantTypes": [APIKEY_GRANT]})
+    _, value = client_services.create_api_key(None, client, "k")
+    body = token_for(value).json()
+    assert body["refresh_token"] == "not_supported"
+    claims = jwt_claims(body["access_token"])
+    assert claims["iam_id"] == client.iam_id and claims["sub"] == claims["client_id"] == client.client_id
+    refused = HttpClient().post("/identity/token", {"grant_type": "refresh_token", "refresh_token": "not_supported"})
+    assert refused.status_code == 400 and refused.json()["errorCode"] == "BXNIM0407E"
+
+
+def jwt_claims(token):
+    import base64
+    import json
+
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
 def test_token_claims_are_numeric_and_the_jit_cap_applies():
@@ -87,6 +110,8 @@ def test_token_refusals_in_ibm_shape(case):
     assert response.status_code == 400 and response["Content-Type"] == "application/json"
     body = response.json()
     assert body["errorMessage"] and body["errors"][0]["message"] and value not in response.content.decode()
+    code = "BXNIM0109E" if case == "bad_grant" else "BXNIM0415E"
+    assert body["errorCode"] == body["errors"][0]["code"] == code and body["status_code"] == 400
 
 
 def test_errors_are_in_ibms_shape():
@@ -267,6 +292,7 @@ def test_a_refresh_token_of_the_oauth_server_is_refused_by_the_ibm_token_endpoin
     response = HttpClient().post("/identity/token", {"grant_type": "refresh_token",
                                                      "refresh_token": "narrow-scoped-refresh-token-value"})
     assert response.status_code == 400  # never turned into an unscoped token
+    assert response.json()["errorCode"] == "BXNIM0407E"
 
 
 @pytest.mark.parametrize("path, method, body, field", [
