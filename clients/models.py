@@ -175,3 +175,18 @@ class ApiKey(VersionedModel):
         owner = self.owner
         return (not self.disabled and (self.expires_at is None or self.expires_at > at)
                 and owner is not None and owner.is_active)
+
+
+class ApiKeyIssue(models.Model):
+    """What an API key's exchange issued: its access token and the family of refresh tokens that
+    follows it. Disabling or deleting the key revokes them (clients.revocation), and a refresh at the
+    token service is refused once its key can no longer be used — a leaked key's tokens end with it."""
+
+    id = models.BigAutoField(primary_key=True)
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="issues")
+    access_token_id = models.BigIntegerField(null=True, blank=True)
+    token_family = models.UUIDField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("created_at", "id")

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import json
 import logging
+import re
 from datetime import timedelta
 from urllib.parse import unquote_plus, urlsplit
 
@@ -30,6 +31,7 @@ from .grants import (
     API_KEY_GRANT, REFRESH_TOKEN_EXPIRED, TOKEN_SERVICE_GRANT_TYPES, ApiKeyGrant, record_api_key_refusal,
     token_service_client, via_token_service,
 )
+from .models import ApiKeyIssue
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,11 @@ def _join_code_claims(claims, state):
     return json.dumps({**(claims or {}), CODE_STATE_KEY: state})
 
 
+# RFC 7636 §4.2: a challenge (S256: 43 characters) of unreserved characters; the code row keeps 128.
+CODE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+MAX_NONCE_LENGTH = 255  # what the code row keeps, and far beyond any nonce a client needs
+
+
 def _printable(value, limit=255):
     """A client-supplied identifier fit for the audit trail: no NUL (PostgreSQL text), bounded."""
     return str(value or "").replace("\x00", "")[:limit]
@@ -92,6 +99,13 @@ def offered_requests_only(request):
     if request.code_challenge is not None and request.code_challenge_method not in OFFERED_CODE_CHALLENGE_METHODS:
         raise errors.UnsupportedCodeChallengeMethodError(
             description="code_challenge_method must be S256.", request=request)
+    if request.code_challenge is not None and not CODE_CHALLENGE.fullmatch(request.code_challenge):
+        raise errors.InvalidRequestError(
+            description="code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636).",
+            request=request)
+    if request.nonce is not None and len(request.nonce) > MAX_NONCE_LENGTH:
+        raise errors.InvalidRequestError(description=f"nonce is longer than {MAX_NONCE_LENGTH} characters.",
+                                         request=request)
     return {}
 
 
@@ -249,6 +263,7 @@ class IAMOAuth2Validator(OAuth2Validator):
         else:
             request.client, request.user = token_service_client(), owner
         request.client_id = request.client.client_id
+        request.api_key = key  # what it issues is recorded against it (ApiKeyIssue)
         return True
 
     def get_api_key_scopes(self, request):
@@ -342,11 +357,22 @@ class IAMOAuth2Validator(OAuth2Validator):
         or whose principal is suspended is told apart from an unknown one (IBM answers them with
         different codes) — with one more query, on refusals only."""
         valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        if valid and via_token_service(request) and not self._api_key_still_usable(request):
+            valid = False  # its key was disabled, deleted or expired: what it issued ends with it
         if valid and (request.user is None or request.user.is_active):
             return True
         if via_token_service(request) and (valid or self._expired_refresh_token(refresh_token, client)):
             raise errors.InvalidGrantError(description=REFRESH_TOKEN_EXPIRED, request=request)
         return False
+
+    @staticmethod
+    def _api_key_still_usable(request):
+        """The refresh token's family began with an API key (or, issued before that was recorded,
+        is tied to its principal's keys) that may all still be used (one query)."""
+        family = getattr(getattr(request, "refresh_token_instance", None), "token_family", None)
+        issues = list(ApiKeyIssue.objects.select_related("api_key__principal", "api_key__client")
+                      .filter(token_family=family)) if family else []
+        return bool(issues) and all(issue.api_key.is_usable() for issue in issues)
 
     @staticmethod
     def _expired_refresh_token(value, client):
@@ -432,6 +458,10 @@ class IAMOAuth2Validator(OAuth2Validator):
         # DOT's save_bearer_token is this atomic block around _save_bearer_token; one block, not two.
         with transaction.atomic(using=router.db_for_write(get_access_token_model())):
             self._save_bearer_token(token, request, *args, **kwargs)
+            key = getattr(request, "api_key", None)
+            if key is not None:
+                ApiKeyIssue.objects.create(api_key=key, access_token_id=getattr(request, "issued_access_token_id", None),
+                                           token_family=getattr(request, "issued_token_family", None))
             subject = _token_subject(request)
             audit.record(
                 "token.issued", request.client, actor=subject.iam_id, actor_type=subject.identity_type,

@@ -100,3 +100,25 @@ def revoke_issued_from_code(client, issued, reason):
             audit.record("token.revoked", client, details={"reason": reason, "count": revoked})
         logger.info("tokens.revoked client_id=%s reason=%s count=%s", client.client_id, reason, revoked)
     return revoked
+
+
+def revoke_api_key_tokens(key, reason):
+    """Revoke what ``key`` issued (ApiKeyIssue): its access tokens and every refresh token of the
+    families they began, with the access tokens those refreshed into. One ``token.revoked`` event on
+    the key when anything was live. Returns the number revoked."""
+    from .models import ApiKeyIssue
+
+    issues = ApiKeyIssue.objects.filter(api_key=key)
+    families = [f for f in issues.values_list("token_family", flat=True) if f]
+    access_ids = [a for a in issues.values_list("access_token_id", flat=True) if a]
+    with transaction.atomic():
+        refresh = _revoke_refresh_tokens(get_refresh_token_model().objects.filter(
+            token_family__in=families, revoked__isnull=True)) if families else 0
+        access, _ = get_access_token_model().objects.filter(
+            Q(id__in=access_ids) | Q(source_refresh_token__token_family__in=families)).delete() \
+            if (access_ids or families) else (0, {})
+        if refresh or access:
+            audit.record("token.revoked", key, details={"reason": reason, "count": refresh + access,
+                                                        "accessTokens": access, "refreshTokens": refresh})
+        logger.info("tokens.revoked api_key=%s reason=%s count=%s", key.pk, reason, refresh + access)
+    return refresh + access

@@ -22,7 +22,7 @@ from roles.models import RoleBinding
 from roles.services import actor_iam_id, ensure_owner_remains, release_bindings_of, replace_roles, resolve_roles
 
 from .models import APIKEY_PREFIX, SECRET_PREFIX, ApiKey, ClientSecret
-from .revocation import revoke_tokens
+from .revocation import revoke_api_key_tokens, revoke_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -379,6 +379,7 @@ def delete_api_key(actor, pk):
     key = lock_api_key(pk)
     ensure_may_manage_keys_of(actor, key.owner, "delete" if actor is None or actor.iam_id != key.iam_id else "write")
     ensure_not_locked(key, "API key")
+    revoke_api_key_tokens(key, "apikey.deleted")
     key.delete()
 
 
@@ -390,6 +391,8 @@ def set_api_key_flag(actor, pk, flag, value):
     if getattr(key, flag) != value:
         setattr(key, flag, value)
         key.save(update_fields=[flag, "modified_at"])
+    if flag == "disabled" and value:
+        revoke_api_key_tokens(key, "apikey.disabled")
     return key
 
 

@@ -128,8 +128,10 @@ def test_both_faces_issue_the_same_claims_the_same_jit_cap_and_the_same_audit_ev
 
 # Before the one pipeline: 10 on PostgreSQL and 12 on SQLite for a principal's key (the account read
 # every time, the refresh token linked back in a third write, two savepoints), 7 and 9 for a service ID's.
-API_KEY_TOKEN_QUERIES = {("principal", "postgresql"): 8, ("principal", "sqlite"): 10,
-                         ("client", "postgresql"): 6, ("client", "sqlite"): 8}
+# One more than the token itself: the record of what the key issued (ApiKeyIssue), so that disabling
+# or deleting the key ends it.
+API_KEY_TOKEN_QUERIES = {("principal", "postgresql"): 9, ("principal", "sqlite"): 11,
+                         ("client", "postgresql"): 7, ("client", "sqlite"): 9}
 
 
 @pytest.mark.parametrize("owner_type", ["principal", "client"])
@@ -226,6 +228,8 @@ def test_a_refresh_token_stored_by_the_old_ibm_endpoint_rotates_after_the_migrat
     access.save(update_fields=["source_refresh_token"])
     migration = importlib.import_module("clients.migrations.0004_token_service_refresh_pairs")
     migration.unlink_self_paired_access_tokens(apps, None)
+    # ... and ties the legacy family to the principal's keys: it refreshes while they can be used.
+    importlib.import_module("clients.migrations.0005_api_key_issues").tie_existing_families(apps, None)
     rotated = ibm_refresh("legacy-refresh-token-value")
     assert rotated.status_code == 200, rotated.content
     assert bearer_get("/resources/me", rotated.json()["access_token"]).status_code == 200
