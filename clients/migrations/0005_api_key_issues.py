@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('clients', '0004_token_service_refresh_pairs'),
-        migrations.swappable_dependency(oauth2_settings.REFRESH_TOKEN_MODEL),
+        ("oauth2_provider", "0011_refreshtoken_token_family"),  # the refresh token's family
     ]
 
     operations = [

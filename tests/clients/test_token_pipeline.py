@@ -3,6 +3,7 @@ same django-oauth-toolkit server — the same claims, the same just-in-time cap,
 DOT's refresh rotation and replay protection — and neither face reaches the other's grants."""
 
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -221,7 +222,9 @@ def test_a_refresh_token_stored_by_the_old_ibm_endpoint_rotates_after_the_migrat
                          expires=timezone.now() + timedelta(minutes=15))
     set_token_value(access, "legacy-access")
     access.save()
-    legacy = RefreshToken(user=principal, application=access.application, access_token=access)
+    # As the old endpoint stored it: a family of its own.
+    legacy = RefreshToken(user=principal, application=access.application, access_token=access,
+                          token_family=uuid.uuid4())
     set_token_value(legacy, "legacy-refresh-token-value")
     legacy.save()
     access.source_refresh_token = legacy
