@@ -45,9 +45,9 @@ AUDITED = {
     ),
     "clients.ClientSecret": Audited("clientSecret", exclude=frozenset({"last_used_at"}), label="prefix"),
     "clients.ApiKey": Audited("apiKey", exclude=frozenset({"last_used_at", "modified_at"}), label="name"),
-    "principals.TrustedProfile": Audited("trustedProfile", label="name"),
-    "principals.ClaimRule": Audited("claimRule", label="name"),
-    "roles.Policy": Audited("policy", label="__str__"),
+    "ibmcloud.TrustedProfile": Audited("trustedProfile", label="name"),
+    "ibmcloud.ClaimRule": Audited("claimRule", label="name"),
+    "ibmcloud.Policy": Audited("policy", label="__str__"),
     "ibmcloud.AccountSettings": Audited("accountSettings", label="account_id"),
     "roles.Role": Audited("role", label="key"),
     # Access requests and approvals are recorded as jit.* events (audit.record), with their details.

@@ -9,3 +9,12 @@ access_denied = Signal()
 def emit_access_denied(request, identity, permission, decision=None, reason=""):
     access_denied.send(sender=None, request=request, identity=identity, permission=permission,
                        decision=decision, reason=reason)
+
+# sent by ``manage.py bootstrap`` once the system roles exist, inside its transaction: apps make what they
+# need at first start (the IBM face its account) and may return one line for the operator to read.
+bootstrapped = Signal()
+
+
+def emit_bootstrapped():
+    """The lines the receivers of ``bootstrapped`` returned (falsy answers left out), in app order."""
+    return [line for _, line in bootstrapped.send(sender=None) if line]

@@ -9,6 +9,18 @@ class IbmCloudConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        # The core apps know nothing of this face: it plugs its models and bindings into them here.
+        from iam_project.hooks import bootstrapped
+        from roles.choices import BindingSourceChoices
         from roles.resources import register
+        from roles.services import register_binding_owner
+
+        from . import signals
+        from .services import end_policy_binding
 
         register("ibmcloud.accountsettings", "iam/account")
+        register("ibmcloud.trustedprofile", "iam/profiles")
+        register("ibmcloud.claimrule", "iam/profiles")
+        register("ibmcloud.policy", "iam/policies")
+        register_binding_owner(BindingSourceChoices.POLICY, end_policy_binding)
+        bootstrapped.connect(signals.handle_bootstrapped, dispatch_uid="ibmcloud.account")

@@ -9,9 +9,6 @@ MODEL_RESOURCES = {
     "clients.client": "iam/clients",
     "clients.clientsecret": "iam/clients",
     "clients.apikey": "iam/apikeys",
-    "principals.trustedprofile": "iam/profiles",
-    "principals.claimrule": "iam/profiles",
-    "roles.policy": "iam/policies",
     "roles.role": "iam/roles",
     "roles.rolebinding": "iam/bindings",
 }

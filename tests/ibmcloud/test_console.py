@@ -6,8 +6,7 @@ from django.test import Client as HttpClient
 
 from clients import services as client_services
 from clients.models import ApiKey
-from ibmcloud.models import AccountSettings
-from principals.models import TrustedProfile
+from ibmcloud.models import AccountSettings, TrustedProfile
 from tests.conftest import make_principal
 
 pytestmark = pytest.mark.django_db
@@ -21,8 +20,8 @@ def test_console_screens_and_key_actions():
     AccountSettings.current()
     http = HttpClient()
     http.post("/admin/login/", {"username": owner.email, "password": PASSWORD, "next": "/admin/"})
-    for url in ("/admin/clients/apikey/", f"/admin/clients/apikey/{key.pk}/change/", "/admin/principals/trustedprofile/",
-                "/admin/roles/policy/", "/admin/ibmcloud/accountsettings/"):
+    for url in ("/admin/clients/apikey/", f"/admin/clients/apikey/{key.pk}/change/", "/admin/ibmcloud/trustedprofile/",
+                "/admin/ibmcloud/policy/", "/admin/ibmcloud/accountsettings/"):
         page = http.get(url)
         assert page.status_code == 200, url
         assert value.encode() not in page.content

@@ -8,9 +8,9 @@ from django.db import transaction
 
 from iam_project.conf import iam_settings
 from iam_project.context import request_context
-from roles.models import Role, RoleBinding
-
+from iam_project.hooks import emit_bootstrapped
 from roles._seed import SYSTEM_ROLES
+from roles.models import Role, RoleBinding
 
 
 class Command(BaseCommand):
@@ -32,9 +32,8 @@ class Command(BaseCommand):
                 Role.objects.get_or_create(
                     key=key, defaults={"description": description, "acl_entries": entries, "is_system": True}
                 )
-            from ibmcloud.models import AccountSettings
-
-            self.stdout.write(f"Bootstrap: account {AccountSettings.current().account_id}.")
+            for line in emit_bootstrapped():  # what the other apps made of the first start (the account)
+                self.stdout.write(f"Bootstrap: {line}")
             owners = RoleBinding.objects.owners().filter(principal__isnull=False)
             if owners.exists() and not email:
                 self.stdout.write("Bootstrap: the system roles and an owner already exist; nothing to do.")
