@@ -44,10 +44,13 @@ class TrustedProfileForm(forms.ModelForm):
         return cleaned
 
 
+RULE_FIELDS = ("name", "type", "realm_name", "cr_type", "expiration", "conditions")
+
+
 class ClaimRuleForm(forms.ModelForm):
     class Meta:
         model = ClaimRule
-        fields = ("name", "type", "realm_name", "cr_type", "expiration", "conditions")
+        fields = RULE_FIELDS
 
     def clean(self):
         cleaned = super().clean()
@@ -57,14 +60,14 @@ class ClaimRuleForm(forms.ModelForm):
         return cleaned
 
     def rule_fields(self):
-        return {name: self.cleaned_data.get(name) for name in self._meta.fields}
+        return {name: self.cleaned_data.get(name) for name in RULE_FIELDS}
 
 
 class ClaimRuleInline(admin.TabularInline):
     model = ClaimRule
     form = ClaimRuleForm
     extra = 0
-    fields = ("name", "type", "realm_name", "cr_type", "expiration", "conditions")
+    fields = RULE_FIELDS
 
 
 @admin.register(TrustedProfile)
@@ -96,17 +99,22 @@ class TrustedProfileAdmin(ServiceAdminMixin, admin.ModelAdmin):
         """Each claim rule added, changed or deleted in the inline goes through its service."""
         profile = form.instance
         deleted = set(formset.deleted_forms)
+        # What the admin's change message reads, as formset.save() would have left it.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for rule_form in deleted:
-            if rule_form.instance.pk and not rule_form.instance._state.adding:
+            if not rule_form.instance._state.adding:
                 services.delete_claim_rule(request.user, profile.pk, rule_form.instance.pk)
+                formset.deleted_objects.append(rule_form.instance)
         for rule_form in formset.forms:
             if rule_form in deleted or not rule_form.has_changed():
                 continue
             if rule_form.instance._state.adding:
-                services.create_claim_rule(request.user, profile.pk, **rule_form.rule_fields())
+                formset.new_objects.append(
+                    services.create_claim_rule(request.user, profile.pk, **rule_form.rule_fields()))
             else:
-                services.update_claim_rule(request.user, profile.pk, rule_form.instance.pk,
-                                           **rule_form.rule_fields())
+                formset.changed_objects.append((
+                    services.update_claim_rule(request.user, profile.pk, rule_form.instance.pk,
+                                               **rule_form.rule_fields()), rule_form.changed_data))
 
 
 @admin.register(Policy)
