@@ -2,7 +2,7 @@
 
 from roles.models import Role
 
-from .base import IBMView, account_id, ensure_account, ibm_operation, permissions, stamp
+from .base import IBMView, account_id, ensure_account, ibm_operation, permissions
 from .serializers import RoleListQuerySerializer, RoleListSerializer, role_crn
 
 

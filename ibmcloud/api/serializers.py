@@ -527,7 +527,7 @@ class PolicyListSerializer(serializers.Serializer):
 class PolicyListQuerySerializer(serializers.Serializer):
     account_id = Text(max_length=64)
     iam_id = Text(required=False, max_length=64)
-    type = serializers.ChoiceField(["access"], required=False)
+    type = Text(required=False, max_length=32, help_text="Only access policies exist here: another type lists none.")
     state = serializers.ChoiceField(["active", "deleted", "all"], required=False, default="active")
     limit = serializers.IntegerField(required=False, help_text="1 to 100 (values beyond are brought in range).")
     start = Text(required=False, max_length=2000, help_text="The next.start of the page before.")

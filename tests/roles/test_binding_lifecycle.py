@@ -12,7 +12,6 @@ from audit.models import AuditEvent
 from ibmcloud import services as ibm_services
 from jit import services as jit_services
 from jit.models import AccessRequest, Eligibility
-from roles import services
 from roles.models import RoleBinding
 from tests.conftest import make_principal, make_role
 
