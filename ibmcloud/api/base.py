@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from audit.models import AuditEvent
 from iam_project.api import expected_version
 from iam_project.parsers import JSONParser
-from iam_project.permissions import allowed, require
+from iam_project.permissions import require
 
 from ..services import account, account_id  # noqa: F401  (the token view reads the account from here)
 from .errors import ibm_exception_handler
@@ -40,9 +40,6 @@ class IBMView(APIView):
 
     def need(self, permission):
         require(self.request, permission)
-
-    def may(self, permission):
-        return allowed(self.request, permission).allowed
 
     def query(self, serializer_class):
         """The query parameters, validated (a 400 naming the one at fault)."""

@@ -380,11 +380,23 @@ class AttributeSerializer(serializers.Serializer):
     operator = Text(required=False, max_length=64)
 
 
-class SubjectSerializer(serializers.Serializer):
+class Closed(serializers.Serializer):
+    """A part of a policy whose every key must be understood: an unknown one might have narrowed the policy,
+    and a policy must never read narrower than it grants."""
+
+    def to_internal_value(self, data):
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        if unknown:
+            raise ValidationError({str(name): ["Not supported here: the policy would grant more than it says."]
+                                   for name in unknown})
+        return super().to_internal_value(data)
+
+
+class SubjectSerializer(Closed):
     attributes = AttributeSerializer(many=True, max_length=20)
 
 
-class ResourceSerializer(serializers.Serializer):
+class ResourceSerializer(Closed):
     attributes = AttributeSerializer(many=True, max_length=20)
     tags = AttributeSerializer(many=True, required=False, max_length=20,
                                help_text="Access tags: not enforced here, so refused when given.")

@@ -205,3 +205,16 @@ def test_the_openapi_document_describes_every_ibm_request_and_answer():
             assert components[body.rsplit("/", 1)[1]]["properties"], (path, method)
     api_key = components["ApiKey"]
     assert {"id", "entity_tag", "crn", "iam_id", "account_id", "apikey", "created_at"} <= set(api_key["required"])
+
+
+@pytest.mark.parametrize("part", ["subjects", "resources"])
+def test_a_policy_part_with_a_key_it_does_not_know_is_refused_not_ignored(boss, part):
+    make_role(["docs/wiki:read"], key="docs:reader")
+    subject = make_principal()
+    body = {"type": "access", "subjects": [{"attributes": [{"name": "iam_id", "value": subject.iam_id}]}],
+            "roles": [{"role_id": "docs:reader"}],
+            "resources": [{"attributes": [{"name": "accountId", "value": AccountSettings.current().account_id}]}]}
+    body[part][0]["conditions"] = [{"key": "ip", "value": "10.0.0.0/8"}]
+    response = bearer(boss).post("/v1/policies", body, content_type="application/json")
+    assert response.status_code == 400 and f"{part}[0].conditions" in response.json()["errors"][0]["message"]
+    assert not Policy.objects.exists()
