@@ -19,3 +19,13 @@ credentials_invalidated = Signal()
 
 def invalidate_credentials(identity, reason):
     credentials_invalidated.send(sender=None, identity=identity, reason=reason)
+
+
+# sent by ``manage.py bootstrap`` once the system roles exist, inside its transaction: apps make what they
+# need at first start (the IBM face its account) and may return one line for the operator to read.
+bootstrapped = Signal()
+
+
+def emit_bootstrapped():
+    """The lines the receivers of ``bootstrapped`` returned (falsy answers left out), in app order."""
+    return [line for _, line in bootstrapped.send(sender=None) if line]

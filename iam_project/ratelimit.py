@@ -103,7 +103,7 @@ def oauth_refusal(request, seconds, detail):
 
 
 def ibm_refusal(request, seconds, detail):
-    """The IBM face's error shape (ibmcloud.api.errors.ibm_error). Built here because the shared
+    """The IBM face's error shape (its errors module's ``ibm_error``). Built here because the shared
     plumbing imports no app; tests/test_ratelimit.py checks that the two stay the same."""
     body = {"trace": getattr(request, "request_id", ""), "errors": [{"code": "too_many_requests", "message": detail}],
             "status_code": 429}

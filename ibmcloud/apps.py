@@ -9,8 +9,23 @@ class IbmCloudConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        # The core apps know nothing of this face: it plugs its models and bindings into them here.
         from audit import audited
+        from iam_project.hooks import bootstrapped
         from iam_project.resources import register
+        from roles.choices import BindingSourceChoices
+        from roles.services import register_binding_owner
 
+        from . import signals
+        from .services import end_policy_binding
+
+        audited("ibmcloud.TrustedProfile", "trustedProfile", label_field="name")
+        audited("ibmcloud.ClaimRule", "claimRule", label_field="name")
+        audited("ibmcloud.Policy", "policy", label_field="__str__")
         audited("ibmcloud.AccountSettings", "accountSettings", label_field="account_id")
         register("ibmcloud.accountsettings", "iam/account")
+        register("ibmcloud.trustedprofile", "iam/profiles")
+        register("ibmcloud.claimrule", "iam/profiles")
+        register("ibmcloud.policy", "iam/policies")
+        register_binding_owner(BindingSourceChoices.POLICY, end_policy_binding)
+        bootstrapped.connect(signals.handle_bootstrapped, dispatch_uid="ibmcloud.account")

@@ -7,7 +7,6 @@ from iam_project.console import ServiceAdminMixin, console_action, email_formfie
 
 from . import services
 from .forms import ConsolePasswordChangeForm
-from .models import ClaimRule, TrustedProfile
 
 
 class PrincipalAdmin(ServiceAdminMixin, admin.ModelAdmin):
@@ -61,19 +60,3 @@ class PrincipalAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 admin.site.register(get_user_model(), PrincipalAdmin)
 admin.site.password_change_form = ConsolePasswordChangeForm
-
-
-class ClaimRuleInline(admin.TabularInline):
-    model = ClaimRule
-    extra = 0
-    fields = ("name", "type", "realm_name", "expiration", "conditions")
-
-
-@admin.register(TrustedProfile)
-class TrustedProfileAdmin(ServiceAdminMixin, admin.ModelAdmin):
-    list_display = ("name", "iam_id", "email", "updated_at")
-    search_fields = ("name", "=iam_id")
-    readonly_fields = ("id", "iam_id", "version", "created_at", "updated_at")
-    fields = ("id", "iam_id", "name", "description", "email", "version", "created_at", "updated_at")
-    inlines = [ClaimRuleInline]
-    formfield_overrides = email_formfield_overrides()

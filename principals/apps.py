@@ -15,8 +15,5 @@ class PrincipalsConfig(AppConfig):
         from iam_project.resources import register
 
         audited(settings.AUTH_USER_MODEL, "principal", redact={"password", "security_stamp"}, label_field="email")
-        audited("principals.TrustedProfile", "trustedProfile", label_field="name")
-        audited("principals.ClaimRule", "claimRule", label_field="name")
         register("principals.principal", "iam/principals")
-        register("principals.trustedprofile", "iam/profiles")
-        register("principals.claimrule", "iam/profiles")
+

@@ -2,10 +2,10 @@
 
 from django.contrib import admin
 
-from iam_project.console import ReadOnlyAdminMixin, ServiceAdminMixin
+from iam_project.console import ServiceAdminMixin
 
 from . import services
-from .models import Policy, Role, RoleBinding
+from .models import Role, RoleBinding
 
 
 class PrincipalBindingInline(admin.TabularInline):
@@ -80,17 +80,3 @@ class RoleBindingAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 admin.site.register(Role, RoleAdmin)
 admin.site.register(RoleBinding, RoleBindingAdmin)
-
-
-class PolicyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """IBM-style policies, read-only here: they are made through /v1/policies (each one a binding,
-    which the bindings screen shows and manages)."""
-
-    list_display = ("id", "subject_iam_id", "role", "scope", "state", "updated_at")
-    list_filter = ("state", "role")
-    search_fields = ("=subject_iam_id", "role__key", "scope")
-    readonly_fields = ("id", "type", "description", "state", "subject_iam_id", "role", "scope", "subjects",
-                       "resources", "binding", "created_by", "last_modified_by", "version", "created_at",
-                       "updated_at")
-    fields = readonly_fields
-admin.site.register(Policy, PolicyAdmin)

@@ -18,10 +18,9 @@ class RolesConfig(AppConfig):
         register_engine(engine)
         audited("roles.Role", "role", label_field="key")
         audited("roles.RoleBinding", "roleBinding", label_field="__str__")
-        audited("roles.Policy", "policy", label_field="__str__")
         # Object permissions delegated through django-guardian are grants too.
         audited("guardian.UserObjectPermission", "objectPermission")
         audited("guardian.GroupObjectPermission", "objectPermission")
         register("roles.role", "iam/roles")
         register("roles.rolebinding", "iam/bindings")
-        register("roles.policy", "iam/policies")
+

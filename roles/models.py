@@ -189,32 +189,3 @@ class RoleBinding(VersionedModel, TimestampedModel):
             raise ValidationError("A binding belongs to exactly one principal or one client.")
         if self.starts_at and self.expires_at and self.expires_at <= self.starts_at:
             raise ValidationError({"expires_at": "Must be after starts_at."})
-
-
-class Policy(VersionedModel, TimestampedModel):
-    """An IBM-style access policy: the IBM face's view of one role binding (``source=policy``).
-
-    ``subjects``/``resources`` keep the attributes as given; the binding holds what the engine
-    reads. A policy in state ``deleted`` keeps its record but its binding is gone: it grants nothing.
-    """
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    type = models.CharField(max_length=32, default="access")
-    description = models.TextField(blank=True, default="", max_length=2000)
-    state = models.CharField(max_length=16, default="active")
-    subject_iam_id = models.CharField(max_length=64, db_index=True)
-    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="policies")
-    subjects = models.JSONField(default=list)
-    resources = models.JSONField(default=list)
-    scope = models.CharField(max_length=255, blank=True, default="")
-    binding = models.OneToOneField(RoleBinding, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="policy")
-    created_by = models.CharField(max_length=64, default="system", editable=False)
-    last_modified_by = models.CharField(max_length=64, default="system", editable=False)
-
-    class Meta:
-        verbose_name_plural = "policies"
-        ordering = ("created_at", "id")
-
-    def __str__(self):
-        return f"policy {self.role.key} → {self.subject_iam_id} ({self.state})"

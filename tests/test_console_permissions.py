@@ -13,10 +13,10 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from clients import services as client_services
 from clients.models import ClientSecret
+from ibmcloud import services as ibm_services
+from ibmcloud.models import ClaimRule, TrustedProfile
 from jit import services as jit_services
 from jit.models import Eligibility
-from principals.models import ClaimRule, TrustedProfile
-from roles import services as role_services
 from roles.models import RoleBinding
 from tests.conftest import make_principal, make_role
 
@@ -47,7 +47,7 @@ def one_of_everything(owner):
     jit_services.request_access(requester, role, timedelta(minutes=30))  # active
     profile = TrustedProfile.objects.create(name="federated")
     ClaimRule.objects.create(profile=profile, type="Profile-SAML", conditions=[])
-    role_services.create_policy(None, victim, role, "", [], [])
+    ibm_services.create_policy(None, victim, role, "", [], [])
     RoleBinding.objects.create(principal=victim, role=make_role(["docs:read"]), expires_at=timezone.now()
                                + timedelta(days=1))
     return eligibility

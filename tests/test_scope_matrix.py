@@ -12,10 +12,10 @@ from django.test import Client as HttpClient
 from audit.models import AuditEvent
 from clients import services as client_services
 from clients.models import ApiKey, ClientSecret
+from ibmcloud import services as ibm_services
 from ibmcloud.models import AccountSettings
 from jit import services as jit_services
 from jit.models import Eligibility
-from roles import services as role_services
 from roles.models import Role, RoleBinding
 from tests.conftest import make_principal, make_role
 
@@ -72,7 +72,7 @@ def world(db, almighty):
         principal=target, role=reader, max_duration=timedelta(hours=1), approval_required=True,
         justification_required=False))
     request = jit_services.request_access(target, reader, timedelta(minutes=10))
-    policy = role_services.create_policy(None, target, reader, "", [{"attributes": [
+    policy = ibm_services.create_policy(None, target, reader, "", [{"attributes": [
         {"name": "iam_id", "value": target.iam_id}]}], [{"attributes": [
             {"name": "accountId", "value": AccountSettings.current().account_id}]}])
     return {"role": reader, "target": target, "app": app, "secret": secret, "key": key,

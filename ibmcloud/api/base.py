@@ -1,23 +1,33 @@
-"""Plumbing of the IBM-compatible face: base view, ids with IBM prefixes, ETags, paging, the account."""
+"""Plumbing of the IBM-compatible face: the base view, ids with IBM prefixes, ETags and If-Match, the
+OpenAPI entry of each operation, and the audit history IBM calls ``history``."""
 
-import base64
 import uuid
 
-from rest_framework.exceptions import NotFound, PermissionDenied
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.models import AuditEvent
+from iam_project.api import expected_version
 from iam_project.parsers import JSONParser
 from iam_project.permissions import require
 
-from ..models import AccountSettings
+from ..services import account, account_id  # noqa: F401  (the token view reads the account from here)
 from .errors import ibm_exception_handler
+
+IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True,
+                            description="The entity_tag read; '*' matches any version.")
+IF_MATCH_OPTIONAL = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False,
+                                     description="The entity_tag read ('*' matches any version): when given, a "
+                                                 "changed object is not deleted (409).")
 
 
 class IBMView(APIView):
-    """Authenticated by the platform's bearer tokens; permissions are checked per operation with
-    ``need`` (the engine decides, a refusal is an audited access.denied)."""
+    """Authenticated by the platform's bearer tokens. ``required_permissions`` names the permission of each
+    method (the engine decides, a refusal is an audited access.denied); ``None`` for operations whose rule
+    depends on the object (one's own API keys need none), which the view asks with ``need``."""
 
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
@@ -31,39 +41,86 @@ class IBMView(APIView):
     def need(self, permission):
         require(self.request, permission)
 
-    def may(self, permission):
-        from iam_project.permissions import allowed
+    def query(self, serializer_class):
+        """The query parameters, validated (a 400 naming the one at fault)."""
+        serializer = serializer_class(data=self.request.query_params)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
 
-        return allowed(self.request, permission).allowed
+    def body(self, serializer_class):
+        """The JSON body, validated (a 400 naming the field at fault)."""
+        serializer = serializer_class(data=self.request.data, context={"request": self.request})
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def respond(self, serializer_class, obj, status=200, **context):
+        """``obj`` written by its serializer, with its ETag (the ``entity_tag`` IBM's SDK sends back)."""
+        data = serializer_class(obj, context={"request": self.request, **context}).data
+        response = Response(data, status=status, content_type="application/json")
+        if getattr(obj, "version", None) is not None:
+            response["ETag"] = str(obj.version)
+        return response
+
+    def if_match(self, required=True):
+        """The version named by If-Match: required on updates (IBM's SDK sends it); optional on deletes,
+        where a stale one still refuses (409). '*' or absent matches any version."""
+        if required and self.request.headers.get("If-Match") is None:
+            raise ValidationError({"If-Match": ["This header is required (the entity_tag you read)."]})
+        return expected_version(self.request)
 
 
-def ibm_operation(operation_id, tag, body=False, status=200):
-    """The OpenAPI entry of an IBM-face operation, named as in IBM's API description."""
-    from drf_spectacular.types import OpenApiTypes
-    from drf_spectacular.utils import extend_schema
-
-    from .schema import PARAMETERS, REQUESTS
-
-    request = ({"application/json": REQUESTS[operation_id]} if operation_id in REQUESTS else OpenApiTypes.OBJECT) \
-        if body else None
-    return extend_schema(operation_id=operation_id, tags=[f"IBM Cloud IAM: {tag}"], request=request,
-                         parameters=PARAMETERS.get(operation_id, []),
-                         responses={status: OpenApiTypes.OBJECT if status != 204 else None})
+def permissions(**by_method):
+    """``required_permissions`` of a view whose every operation has one fixed permission (OPTIONS, which
+    only describes the view, needs none)."""
+    return {"options": None, **by_method}
 
 
-def account():
-    return AccountSettings.current()
+SUMMARIES = {
+    "listApiKeys": "List the API keys of an identity (one's own by default) or of the account.",
+    "createApiKey": "Create an API key for a principal or a service ID; its value is shown only here.",
+    "getApiKeysDetails": "The API key whose value is in the IAM-ApiKey header.",
+    "getApiKey": "Get an API key (never its value).",
+    "updateApiKey": "Change an API key's name, description or expiry.",
+    "deleteApiKey": "Delete an API key (not a locked one).",
+    "lockApiKey": "Lock an API key: no change, no delete.",
+    "unlockApiKey": "Unlock an API key.",
+    "disableApiKey": "Disable an API key: it gets no token.",
+    "enableApiKey": "Enable an API key.",
+    "listServiceIds": "List the service IDs (clients) of the account.",
+    "createServiceId": "Create a service ID, optionally with a first API key.",
+    "getServiceId": "Get a service ID.",
+    "updateServiceId": "Change a service ID's name or description.",
+    "deleteServiceId": "Delete a service ID with its keys, bindings and tokens (not a locked one).",
+    "lockServiceId": "Lock a service ID: no change, no delete.",
+    "unlockServiceId": "Unlock a service ID.",
+    "listProfiles": "List the trusted profiles of the account.",
+    "createProfile": "Create a trusted profile.",
+    "getProfile": "Get a trusted profile.",
+    "updateProfile": "Change a trusted profile.",
+    "deleteProfile": "Delete a trusted profile and its claim rules.",
+    "listClaimRules": "List the claim rules of a trusted profile.",
+    "createClaimRule": "Create a claim rule of a trusted profile.",
+    "getClaimRule": "Get a claim rule.",
+    "updateClaimRule": "Replace a claim rule.",
+    "deleteClaimRule": "Delete a claim rule.",
+    "listPolicies": "List the access policies of the account (active ones by default).",
+    "createPolicy": "Create an access policy: a binding of one role to one identity over a scope.",
+    "getPolicy": "Get an access policy.",
+    "replacePolicy": "Replace an access policy (the replacer holds both the old and the new grant).",
+    "updatePolicyState": "Deactivate (deleted) or restore (active) an access policy.",
+    "deletePolicy": "Delete an access policy and its binding.",
+    "listRoles": "List the roles: the account's custom roles and the built-in system roles.",
+    "getAccountSettings": "Get the account's identity settings.",
+    "updateAccountSettings": "Change the account's identity settings.",
+}
 
 
-def account_id():
-    """The account's id (never changes once made): cached, so a list of 100 keys is not 100 queries."""
-    from django.core.cache import cache
-
-    value = cache.get("iam:account_id")
-    if value is None:
-        value = account().account_id
-        cache.set("iam:account_id", value, None)
-    return value
+def ibm_operation(operation_id, tag, request=None, response=None, status=200, query=None, headers=()):
+    """The OpenAPI entry of an IBM-face operation, named as in IBM's API description: its body, query
+    parameters and headers, and the serializer of its answer (none for 204)."""
+    parameters = ([query] if query is not None else []) + list(headers)
+    return extend_schema(operation_id=operation_id, tags=[f"IBM Cloud IAM: {tag}"], summary=SUMMARIES[operation_id],
+                         request=request, parameters=parameters, responses={status: response})
 
 
 def ensure_account(named, for_list=False):
@@ -94,35 +151,16 @@ def parse_id(prefix, value, what):
         raise NotFound(f"No such {what}: {value}.") from None
 
 
-def with_etag(body, obj, status=200, headers=None):
-    response = Response(body, status=status, headers=headers, content_type="application/json")
-    response["ETag"] = str(obj.version)
-    return response
-
-
 def stamp(value):
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def page(request, items, key, pagesize_param="pagesize", token_param="pagetoken", default=20):
-    """IBM-style paging: ``offset``/``limit`` with an opaque token for the next page."""
-    try:
-        limit = max(1, min(100, int(request.query_params.get(pagesize_param) or default)))
-    except ValueError:
-        from rest_framework.exceptions import ValidationError
-
-        raise ValidationError({pagesize_param: ["Must be a number."]}) from None
-    token = request.query_params.get(token_param)
-    offset = 0
-    if token:
-        try:
-            offset = int(base64.urlsafe_b64decode(token.encode()).decode())
-        except (ValueError, UnicodeDecodeError):
-            from rest_framework.exceptions import ValidationError
-
-            raise ValidationError({token_param: ["Not a token this server issued."]}) from None
-    chunk = items[offset:offset + limit]
-    body = {"offset": offset, "limit": limit, key: chunk}
-    if offset + limit < len(items):
-        body["next"] = base64.urlsafe_b64encode(str(offset + limit).encode()).decode()
-    return body
+def history(request, wanted, target_type, pk):
+    """IBM's ``history`` (when ``include_history=true``), read from the audit trail under its own
+    permission: who changed what and when, oldest first (at most 100). Empty otherwise."""
+    if not wanted:
+        return []
+    require(request, "audit/events:read")
+    events = AuditEvent.objects.filter(target_type=target_type, target_id=str(pk)).order_by("seq")[:100]
+    return [{"timestamp": stamp(e.at), "iam_id": e.actor, "iam_id_account": account_id(), "action": e.action,
+             "params": sorted(e.changes), "message": f"{e.action} by {e.actor}"} for e in events]

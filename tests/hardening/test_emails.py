@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from iam_project.errors import InvalidInput
 from principals import services
-from principals.models import TrustedProfile
+from ibmcloud.models import TrustedProfile
 from tests.conftest import api_client_for, make_principal
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +69,7 @@ def test_the_console_trusted_profile_form_refuses_it(owner):
 
     client = Client()
     client.force_login(owner)
-    response = client.post("/admin/principals/trustedprofile/add/", {
+    response = client.post("/admin/ibmcloud/trustedprofile/add/", {
         "name": "p", "description": "", "email": TOO_LONG,
         "rules-TOTAL_FORMS": "0", "rules-INITIAL_FORMS": "0"})
     assert response.status_code == 200 and "RFC 5321" in response.content.decode()

@@ -12,10 +12,9 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from clients import services as client_services
 from clients.models import ApiKey
-from ibmcloud.models import AccountSettings
-from principals.models import ClaimRule, TrustedProfile
-from principals.profiles import profile_matches
-from roles.models import Policy, RoleBinding
+from ibmcloud.models import AccountSettings, ClaimRule, Policy, TrustedProfile
+from ibmcloud.services import profile_matches
+from roles.models import RoleBinding
 from tests.conftest import api_client_for, make_principal, make_role
 
 pytestmark = pytest.mark.django_db

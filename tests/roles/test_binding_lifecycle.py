@@ -9,9 +9,9 @@ from django.core.management import call_command
 from django.test import Client as HttpClient
 
 from audit.models import AuditEvent
+from ibmcloud import services as ibm_services
 from jit import services as jit_services
 from jit.models import AccessRequest, Eligibility
-from roles import services
 from roles.models import RoleBinding
 from tests.conftest import make_principal, make_role
 
@@ -47,7 +47,7 @@ def active_grant(role, approver=None):
 
 def test_deleting_a_policys_binding_in_the_console_deletes_the_policys_grant(owner, role):
     subject = make_principal()
-    policy = services.create_policy(owner, subject, role, "", [], [])
+    policy = ibm_services.create_policy(owner, subject, role, "", [], [])
     assert delete_in_console(console(owner), policy.binding).status_code == 302
     policy.refresh_from_db()
     assert policy.state == "deleted" and policy.binding is None
@@ -56,7 +56,7 @@ def test_deleting_a_policys_binding_in_the_console_deletes_the_policys_grant(own
 
 def test_removing_a_policys_binding_with_bindrole_deletes_the_policys_grant(owner, role):
     subject = make_principal()
-    policy = services.create_policy(None, subject, role, "", [], [])
+    policy = ibm_services.create_policy(None, subject, role, "", [], [])
     call_command("bindrole", subject.iam_id, role.key, "--remove", stdout=StringIO())
     policy.refresh_from_db()
     assert policy.state == "deleted"
@@ -82,7 +82,7 @@ def test_a_binding_admin_who_may_not_revoke_the_grant_cannot_delete_its_binding(
 
 def test_deleting_a_principal_deletes_its_policies_grants(owner, role):
     subject = make_principal()
-    policy = services.create_policy(None, subject, role, "", [], [])
+    policy = ibm_services.create_policy(None, subject, role, "", [], [])
     assert console(owner).post(f"/admin/principals/principal/{subject.pk}/delete/", {"post": "yes"}).status_code == 302
     policy.refresh_from_db()
     assert policy.state == "deleted" and policy.binding is None

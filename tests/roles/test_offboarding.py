@@ -8,6 +8,7 @@ from django.test import Client as HttpClient
 
 from audit.models import AuditEvent
 from clients import services as client_services
+from ibmcloud import services as ibm_services
 from jit import services as jit_services
 from jit.models import Eligibility
 from roles import services as role_services
@@ -63,8 +64,8 @@ def test_deleting_a_role_still_in_use_is_a_conflict(owner, use):
         jit_services.save_eligibility(None, Eligibility(principal=someone, role=other, approver_role=role,
                                                         max_duration=hour))
     elif use == "policy":
-        policy = role_services.create_policy(None, someone, role, "", [], [])
-        role_services.set_policy_state(None, policy.pk, None, "deleted", lambda iam_id: None)  # no binding left
+        policy = ibm_services.create_policy(None, someone, role, "", [], [])
+        ibm_services.set_policy_state(None, policy.pk, None, "deleted")  # no binding left
     else:
         eligibility = jit_services.save_eligibility(None, Eligibility(
             principal=someone, role=role, max_duration=hour, approval_required=True, justification_required=False))

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from iam_project.conf import iam_settings
 from iam_project.context import request_context
+from iam_project.hooks import emit_bootstrapped
 from roles.models import RoleBinding
 from roles.services import ensure_system_roles
 
@@ -28,9 +29,8 @@ class Command(BaseCommand):
         password = password or iam_settings.BOOTSTRAP_PASSWORD or None
         with request_context(actor="system", request_id="bootstrap"), transaction.atomic():
             ensure_system_roles()
-            from ibmcloud.models import AccountSettings
-
-            self.stdout.write(f"Bootstrap: account {AccountSettings.current().account_id}.")
+            for line in emit_bootstrapped():  # what the other apps made of the first start (the account)
+                self.stdout.write(f"Bootstrap: {line}")
             owners = RoleBinding.objects.owners().filter(principal__isnull=False)
             if owners.exists() and not email:
                 self.stdout.write("Bootstrap: the system roles and an owner already exist; nothing to do.")
