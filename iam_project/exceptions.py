@@ -58,7 +58,7 @@ def request_id_of(request):
     return getattr(request, "request_id", "") or ""
 
 
-def _flatten(detail):
+def flatten_errors(detail):
     """DRF's nested error detail -> {field: [messages]} with dotted paths for nested fields."""
     errors = {}
 
@@ -102,7 +102,7 @@ def problem(status_code, title, detail="", code="error", errors=None, headers=No
 def problem_exception_handler(exc, context):
     request = context.get("request")
     if isinstance(exc, IAMError) and exc.status == 403:
-        _record_refusal(context, exc)
+        record_refusal(context, exc)
     if isinstance(exc, IAMError):
         return problem(exc.status, exc.title, exc.detail or exc.title, exc.code, exc.errors or None, request=request)
     if isinstance(exc, DjangoValidationError):
@@ -123,7 +123,7 @@ def problem_exception_handler(exc, context):
         headers["Retry-After"] = str(int(exc.wait))
     if isinstance(exc, exceptions.ValidationError):
         return problem(400, "Invalid input", "The request has invalid fields.", "invalid",
-                       _flatten(exc.detail), headers, request=request)
+                       flatten_errors(exc.detail), headers, request=request)
     if isinstance(exc, exceptions.NotAuthenticated) or isinstance(exc, exceptions.AuthenticationFailed):
         headers.setdefault("WWW-Authenticate", 'Bearer realm="portcullis"')
         return problem(401, "Not authenticated", str(exc.detail), "not_authenticated", headers=headers,
@@ -136,7 +136,7 @@ def problem_exception_handler(exc, context):
     return problem(exc.status_code, title, detail, code, headers=headers, request=request)
 
 
-def _record_refusal(context, exc):
+def record_refusal(context, exc):
     """A service's least-privilege refusal (escalation, last owner, ...) is a denial like any other.
     The service's transaction has been rolled back by now, so the event stands on its own."""
     from .hooks import emit_access_denied

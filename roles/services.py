@@ -5,6 +5,7 @@ not hold themselves — and the last-owner rule. ``actor`` is the identity actin
 the platform itself (migrations, bootstrap, Celery tasks, operator commands run as system).
 """
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError, Q
 from django.utils import timezone
@@ -161,7 +162,10 @@ def create_binding(actor, identity, role, *, scope="", conditions=None, starts_a
         expires_at=expires_at, source=source, created_by=created_by or actor_iam_id(actor),
         **{identity.identity_type: identity},
     )
-    binding.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        binding.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise InvalidInput(exc.message_dict) from None
     if source == BindingSourceChoices.DIRECT:
         duplicate = RoleBinding.objects.for_identity(identity).filter(
             role=role, scope=binding.scope, source=source

@@ -2,13 +2,14 @@
 served as application/json (the SDK raises ApiException with ``errors[0].message``)."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
 from iam_project.errors import IAMError
-from iam_project.exceptions import PayloadTooLarge, _flatten, _record_refusal, request_id_of
+from iam_project.exceptions import PayloadTooLarge, flatten_errors, record_refusal, request_id_of
 
 CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
          406: "not_acceptable", 409: "conflict", 413: "request_too_large", 415: "unsupported_media_type",
@@ -44,11 +45,14 @@ def ibm_exception_handler(exc, context):
     raw = getattr(request, "_request", request)
     if isinstance(exc, IAMError):
         if exc.status == 403:
-            _record_refusal(context, exc)
+            record_refusal(context, exc)
         message = exc.detail or exc.title
         if exc.errors:
             message = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.errors.items())
         return ibm_error(exc.status, message, raw)
+    if isinstance(exc, DjangoValidationError):  # a model's own validation: a 400 naming the fields
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"nonFieldErrors": exc.messages}
+        return ibm_error(400, "; ".join(f"{f}: {' '.join(m)}" for f, m in errors.items()), raw)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -58,7 +62,7 @@ def ibm_exception_handler(exc, context):
     if not isinstance(exc, exceptions.APIException):
         return None
     if isinstance(exc, exceptions.ValidationError):
-        fields = _flatten(exc.detail)
+        fields = flatten_errors(exc.detail)
         message = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in fields.items())
         return ibm_error(400, message, raw)
     response = ibm_error(exc.status_code, str(exc.detail), raw)
@@ -69,6 +73,4 @@ def ibm_exception_handler(exc, context):
         response.data["status_code"] = 401
         response.data["errors"][0]["code"] = "unauthorized"
         response["WWW-Authenticate"] = 'Bearer realm="portcullis"'
-    if getattr(exc, "wait", None):
-        response["Retry-After"] = str(int(exc.wait))
     return response

@@ -1,7 +1,5 @@
-"""Review findings (review-r): each test demonstrates a problem still present after the hardening pass.
-
-Every test here is expected to FAIL against the current code: it asserts the secure behaviour.
-"""
+"""Regression tests of a second security review: each one demonstrated an escalation, a leak or a
+server error that survived the first hardening pass, and asserts the secure behaviour now in force."""
 
 import base64
 import hashlib
