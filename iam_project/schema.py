@@ -64,6 +64,7 @@ ERROR_DESCRIPTIONS = {
     "406": "The Accept header asks for a representation or version this API does not have.",
     "409": "Conflict: If-Match no longer matches, or the change contradicts the current state.",
     "413": "The request body is larger than the server accepts.",
+    "414": "The request line (path and query) is longer than the HTTP server in front accepts.",
     "415": "The request body's Content-Type is not one this operation reads.",
     "429": "Too many requests; Retry-After says when to try again.",
 }
@@ -73,7 +74,7 @@ IBM_PREFIXES = ("/identity/", "/v1/", "/v2/")
 
 
 def _statuses(method, operation):
-    statuses = ["400", "404", "406", "429"]
+    statuses = ["400", "404", "406", "414", "429"]
     if operation.get("security"):
         statuses += ["401", "403"]
     if method in WRITE_METHODS:
@@ -106,6 +107,8 @@ def add_error_responses(result, generator, request, public):
                         None, {"type": "object", "additionalProperties": {}}):
                     responses[status] = {"description": ERROR_DESCRIPTIONS[status],
                                          "content": {media_type: {"schema": ref}}}
+                if status == "414":  # answered by the HTTP server in front, before the application: no body of ours
+                    responses[status] = {"description": ERROR_DESCRIPTIONS[status]}
                 if status == "429":  # the rate limits (iam_project.ratelimit) say when to come back
                     responses[status].setdefault("headers", {"Retry-After": {
                         "description": "Seconds until the limit's window passes.", "schema": {"type": "integer"}}})

@@ -62,15 +62,31 @@ server_pid=$!
 for _ in $(seq 100); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
 curl -fsS "$base/healthz" >/dev/null
 
-token_of() {  # an API key exchanged for a bearer token at /identity/token, as IBM's SDKs do
+token_of() {  # a person's token: sign in, authorize (PKCE; first-party, so no consent page), exchange the code
   "$PY" - "$1" "$work/keys.json" "$base" <<'EOF'
-import json, sys, requests
+import base64, hashlib, json, re, secrets, sys
+from urllib.parse import parse_qs, urlsplit
+import requests
 who, keys, base = sys.argv[1], sys.argv[2], sys.argv[3]
-key = json.load(open(keys))[who]
-response = requests.post(f"{base}/identity/token", timeout=30,
-                         data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": key})
-response.raise_for_status()
-print(response.json()["access_token"])
+creds = json.load(open(keys))
+person, client = creds[who], creds["client"]
+http = requests.Session()
+page = http.get(f"{base}/oauth/login/", timeout=30)
+csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+signed = http.post(f"{base}/oauth/login/", timeout=30, allow_redirects=False, headers={"Referer": page.url},
+                   data={"csrfmiddlewaretoken": csrf, "username": person["email"], "password": person["password"]})
+assert signed.status_code == 302, f"sign-in refused: {signed.status_code}"
+verifier = secrets.token_urlsafe(48)
+challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+answer = http.get(f"{base}/oauth/authorize/", timeout=30, allow_redirects=False, params={
+    "response_type": "code", "client_id": client["id"], "redirect_uri": client["redirect_uri"],
+    "scope": "openid *:*", "state": "fuzz", "code_challenge": challenge, "code_challenge_method": "S256"})
+code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+token = requests.post(f"{base}/oauth/token/", timeout=30, data={
+    "grant_type": "authorization_code", "code": code, "redirect_uri": client["redirect_uri"],
+    "client_id": client["id"], "code_verifier": verifier})
+token.raise_for_status()
+print(token.json()["access_token"])
 EOF
 }
 still_works() {  # the identity survived the run: its token still reads what it could read before
