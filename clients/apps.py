@@ -23,7 +23,7 @@ class ClientsConfig(AppConfig):
         audited("clients.ClientSecret", "clientSecret", exclude={"last_used_at"}, label_field="prefix")
         audited("clients.ApiKey", "apiKey", exclude={"last_used_at", "modified_at"}, label_field="name")
         signals.connect()
-        register_obtainable(services.first_party_power)
+        register_obtainable(services.delegated_power)
         register("clients.client", "iam/clients")
         register("clients.clientsecret", "iam/clients")
         register("clients.apikey", "iam/apikeys")

@@ -17,7 +17,7 @@ from oauth2_provider.models import get_application_model
 from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
 from iam_project.locking import lock_row
 from roles import engine
-from roles.authority import ensure_can_manage, ensure_not_self, is_full_owner
+from roles.authority import ensure_can_manage, ensure_holds_entries, ensure_not_self, is_full_owner
 from roles.models import RoleBinding
 from roles.services import actor_iam_id, ensure_owner_remains, release_bindings_of, replace_roles, resolve_roles
 
@@ -59,12 +59,23 @@ def properties_of(client):
 EVERYTHING = ({"resource": "*", "permission": "*"},)
 
 
-def first_party_power(identity):
-    """A first-party client acts for everyone who signs in to it, without asking them: whoever could
-    re-point it (redirect URIs, scopes) or hold its secret could act as anyone — owners included. So
-    managing one counts as managing everything (registered with roles.authority)."""
-    if identity.identity_type == "client" and identity.skip_authorization:
+def delegated_power(identity):
+    """What a client can obtain through the people who sign in to it (registered with roles.authority):
+    whoever could re-point it (redirect URIs, scopes) or hold its secret receives their codes. A
+    first-party client acts for everyone without asking them — owners included — so it counts as
+    everything; a client that asks consent, as every permission its allowed scopes cover."""
+    if identity.identity_type != "client":
+        return
+    if identity.skip_authorization:
         yield EVERYTHING, ""
+    elif "authorization_code" in (identity.grant_types or []):
+        entries = []
+        for scope in identity.scopes or []:
+            resource, _, action = scope.rpartition(":")
+            if resource and action:
+                entries.append({"resource": resource, "permission": action})
+        if entries:
+            yield entries, ""
 
 
 def ensure_may_mark_first_party(actor, client, props):
@@ -105,7 +116,13 @@ def _apply(client, props, actor=None):
     if "firstParty" in props:
         client.skip_authorization = bool(props["firstParty"])
     _check_consistency(client)
-    return properties_of(client) != before
+    after = properties_of(client)
+    if actor is not None and (after["scopes"] != before["scopes"] or after["grantTypes"] != before["grantTypes"]):
+        # The people who sign in to the client lend it up to its scopes: nobody gives a client scopes
+        # reaching further than they hold themselves (a first-party client needs a full owner anyway).
+        for entries, scope in delegated_power(client):
+            ensure_holds_entries(actor, entries, scope, what="give a client scopes reaching")
+    return after != before
 
 
 def _check_consistency(client):

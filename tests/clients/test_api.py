@@ -17,7 +17,8 @@ WEB = {"name": "Web app", "redirectUris": ["https://app.example.com/callback"],
 
 @pytest.fixture
 def admin(api_as):
-    return api_as("iam/clients:read", "iam/clients:write", "iam/clients:delete")
+    # iam/principals:read too: the web client's scopes reach it (a client gets no scope its maker lacks).
+    return api_as("iam/clients:read", "iam/clients:write", "iam/clients:delete", "iam/principals:read")
 
 
 def put(api, pk, properties, roles=(), **headers):

@@ -4,6 +4,7 @@ What one may *manage* counts everything the target can obtain; what one may *gra
 one holds standing; nobody changes their own bindings; eligibility by a held role respects its scope.
 """
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -256,3 +257,32 @@ def test_a_delegated_object_permission_counts_towards_what_a_target_can_obtain()
     response = attacker.patch(f"/resources/iam/principals/{delegate.pk}", {"email": "mine@evil.test"},
                               format="json")
     assert response.status_code == 403 and f"iam/clients/{robot.pk}" in response.json()["detail"]
+
+
+def test_a_consent_client_cannot_be_re_pointed_by_one_who_lacks_the_power_its_scopes_reach():
+    """Re-pointing a client that asks consent hands its users' codes — up to its scopes — to the new
+    redirect URI: managing it needs holding what its scopes cover."""
+    web = client_services.create_client(None, {
+        "name": "HR app", "grantTypes": ["authorization_code"], "redirectUris": ["https://hr.example.com/cb"],
+        "scopes": ["openid", "iam/principals:write"]})
+    attacker = api_client_for(make_principal(permissions=["iam/clients:write", "iam/clients:read"]))
+    response = attacker.patch(f"/resources/iam/clients/{web.pk}", {"properties": {
+        "redirectUris": ["https://evil.example.net/cb"]}}, format="json")
+    assert response.status_code == 403 and "iam/principals:write" in response.json()["detail"]
+    web.refresh_from_db()
+    assert web.redirect_uris == "https://hr.example.com/cb"
+    holder = api_client_for(make_principal(permissions=["iam/clients:write", "iam/clients:read",
+                                                        "iam/principals:write"]))
+    assert holder.patch(f"/resources/iam/clients/{web.pk}", {"properties": {
+        "redirectUris": ["https://hr2.example.com/cb"]}}, format="json").status_code == 200
+
+
+def test_nobody_gives_a_client_scopes_reaching_further_than_they_hold():
+    maker = api_client_for(make_principal(permissions=["iam/clients:write", "iam/clients:read"]))
+    body = {"properties": {"name": "HR app", "grantTypes": ["authorization_code"],
+                           "redirectUris": ["https://hr.example.com/cb"], "scopes": ["openid", "iam/principals:write"]},
+            "roles": []}
+    response = maker.put(f"/resources/iam/clients/{uuid.uuid4()}", body, format="json")
+    assert response.status_code == 403 and "iam/principals:write" in response.json()["detail"]
+    body["properties"]["scopes"] = ["openid", "profile"]
+    assert maker.put(f"/resources/iam/clients/{uuid.uuid4()}", body, format="json").status_code == 201
