@@ -26,6 +26,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.openid import Server
 
 import audit
+from iam_project import metrics
 
 from .grants import (
     API_KEY_GRANT, REFRESH_TOKEN_EXPIRED, TOKEN_SERVICE_GRANT_TYPES, ApiKeyGrant, record_api_key_refusal,
@@ -468,6 +469,8 @@ class IAMOAuth2Validator(OAuth2Validator):
                 details={"grantType": request.grant_type or "", "scope": token.get("scope", ""),
                          "subject": subject.iam_id, "refreshToken": "refresh_token" in token},
             )
+            grant_type = request.grant_type or ""
+            transaction.on_commit(lambda: metrics.token_issued(grant_type))  # counted once it stands
 
     def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
         """Revoke (DOT) and record ``token.revoked`` when the token was the client's and live."""

@@ -19,3 +19,8 @@ class PlatformConfig(AppConfig):
     name = "iam_project"
     label = "platform"
     verbose_name = "Portcullis"
+
+    def ready(self):
+        from . import metrics
+
+        metrics.connect()  # lock-outs (django-axes) and task failures (Celery) counted

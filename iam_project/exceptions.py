@@ -1,17 +1,26 @@
-"""Error answers in each face's shape: RFC 9457 problem details on /resources/, and the Django handlers."""
+"""Error answers in each face's shape: RFC 9457 problem details on /resources/, and the Django handlers.
+
+A database that cannot be reached is answered 503 with ``Retry-After`` in the face's shape, never a 500:
+``DatabaseUnavailableMiddleware`` catches it from views, ``server_error`` from middleware (a session read).
+"""
 
 import logging
+import sys
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.utils.html import format_html
 from django.utils.module_loading import import_string
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from . import metrics
+from .cache import ThrottledLog
 from .errors import IAMError
 
 logger = logging.getLogger(__name__)
@@ -22,12 +31,12 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 TITLES = {
     400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
     406: "Not acceptable", 409: "Conflict", 412: "Precondition failed", 413: "Request body too large",
-    415: "Unsupported media type", 429: "Too many requests", 500: "Internal error",
+    415: "Unsupported media type", 429: "Too many requests", 500: "Internal error", 503: "Service unavailable",
 }
 CODES = {
     400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
     406: "not_acceptable", 409: "conflict", 412: "precondition_failed", 413: "payload_too_large",
-    415: "unsupported_media_type", 429: "throttled", 500: "server_error",
+    415: "unsupported_media_type", 429: "throttled", 500: "server_error", 503: "service_unavailable",
 }
 DETAILS = {
     400: "The request could not be understood.",
@@ -163,7 +172,8 @@ def _with_fields(detail, errors):
 
 def render_oauth_error(request, status_code, detail, code, errors=None):
     """RFC 6749 §5.2's shape, for the OAuth server's JSON endpoints (token, revoke, introspect, userinfo)."""
-    error = "server_error" if status_code >= 500 else "invalid_request"
+    error = {503: "temporarily_unavailable"}.get(status_code) or (
+        "server_error" if status_code >= 500 else "invalid_request")
     return JsonResponse({"error": error, "error_description": _with_fields(detail, errors),
                          "request_id": request_id_of(request)}, status=status_code)
 
@@ -217,4 +227,41 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
+    """handler500; a database that could not be reached (from a middleware: the session, the user) is a 503."""
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        return database_unavailable(request, sys.exc_info()[1])
     return error_response(request, 500)
+
+
+# --- the database is unreachable: 503, Retry-After, in the face's shape -----------------------------------------
+
+DATABASE_UNAVAILABLE = (DatabaseOperationalError, DatabaseInterfaceError)
+_database_log = ThrottledLog(logger, 60)
+
+
+def database_unavailable(request, exception=None):
+    """503 with Retry-After (``IAM_DATABASE_RETRY_AFTER`` seconds) in the shape of the request's face; logged
+    once a minute at most (the error's class, never its text: it may name the server and user)."""
+    seconds = int(getattr(settings, "IAM_DATABASE_RETRY_AFTER", 5))
+    metrics.database_unavailable()
+    _database_log(logging.ERROR, "database.unavailable error=%s path=%s",
+                  type(exception).__name__ if exception is not None else "-", request.path)
+    return error_response(request, 503, "The service cannot reach its database; retry shortly.",
+                          headers={"Retry-After": str(max(1, seconds))})
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that could not reach the database (OperationalError, InterfaceError) answers 503, not 500.
+    Connections recover by themselves (CONN_HEALTH_CHECKS): the next request after the database is back
+    opens a new one."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DATABASE_UNAVAILABLE):
+            return database_unavailable(request, exception)
+        return None

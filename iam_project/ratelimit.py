@@ -15,6 +15,10 @@ Two kinds of counts, so that guessing stops long before legitimate load is touch
 
 The sign-in forms' own failures are django-axes' business (see iam_project/lockout.py); their
 requests still count towards the per-IP flood limit here.
+
+When the shared cache cannot count (Redis down: iam_project.cache keeps these keys in local memory
+while its breaker is open; any other backend failure: ``usage`` below), the counts and blocks go on
+in the process's own memory, and that is logged once a minute at most (``ratelimit.fallback``).
 """
 
 import base64
@@ -29,13 +33,22 @@ from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
 from django.conf import settings
+from django.core.cache.backends.locmem import LocMemCache
 from django.http import JsonResponse
-from django_ratelimit.core import get_usage
+from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key, _split_rate, get_usage
 from rest_framework.throttling import BaseThrottle
 
+from . import metrics
+from .cache import ThrottledLog
 from .middleware import client_ip
 
 logger = logging.getLogger(__name__)
+
+# When the shared cache fails (whatever its backend), counts go on in the process's own memory: each web
+# process then limits on its own — weaker than one shared count, far better than none. The fallback is
+# logged once a minute at most, not once per request.
+_LOCAL = LocMemCache("portcullis-ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
+_fallback_log = ThrottledLog(logger, 60)
 
 DEFAULTS = {
     "CREDENTIAL_REQUESTS_PER_IP": "60000/m",
@@ -70,21 +83,43 @@ def _ip_key(request):
 
 
 def usage(request, group, value, limit, increment):
-    """django-ratelimit's count for (group, value): {count, limit, time_left}, or None when limiting
-    is off or the cache failed. A cache failure lets the request through — the platform stays up —
-    but is logged every time, never silently."""
+    """django-ratelimit's count for (group, value): {count, limit, time_left}, or None when limiting is
+    off. When the shared cache fails, the count is kept in this process's memory instead (same windows)."""
     try:
         result = get_usage(request, group=group, key=lambda _group, _request: value, rate=limit,
                            increment=increment)
-    except Exception as exc:  # any cache backend's failure (Redis down, disk full): fail open, loudly
-        logger.error("ratelimit.cache_error group=%s error=%s", group, type(exc).__name__)
-        return None
+    except Exception as exc:  # any cache backend's failure (disk full, Redis down without the breaker)
+        return _local_usage(group, value, limit, increment, reason=type(exc).__name__)
     if result is None:
         return None
     if result["limit"] == 0 and result["time_left"] == -1:  # django-ratelimit's "the cache did not count"
-        logger.error("ratelimit.cache_error group=%s error=count_unavailable", group)
-        return None
+        return _local_usage(group, value, limit, increment, reason="count_unavailable")
     return result
+
+
+def _fallback(reason, group):
+    metrics.rate_limit_fallback()
+    _fallback_log(logging.WARNING, "ratelimit.fallback reason=%s group=%s scope=process", reason, group)
+
+
+def _local_usage(group, value, limit, increment, reason):
+    """The same fixed-window count as django-ratelimit's (same key and window), in the process's memory."""
+    _fallback(reason, group)
+    count_limit, period = _split_rate(limit)
+    window = _get_window(value, period)
+    key = _make_cache_key(group, window, limit, value, None)
+    if not increment:
+        count = _LOCAL.get(key, 0)
+    elif _LOCAL.add(key, 1, period + EXPIRATION_FUDGE):
+        count = 1
+    else:
+        try:
+            count = _LOCAL.incr(key)
+        except ValueError:  # expired between add and incr
+            _LOCAL.set(key, 1, period + EXPIRATION_FUDGE)
+            count = 1
+    return {"count": count, "limit": count_limit, "should_limit": count > count_limit,
+            "time_left": window - int(time.time())}
 
 
 # --- How each face says "too many" -----------------------------------------------------------------
@@ -298,6 +333,7 @@ class Attempt:
         self.endpoint = endpoint
         self.ip = _ip_key(request)
         self.credential = endpoint.credential(request) if endpoint.credential else ""
+        self.refused_by = ""  # the limit that refused it (a metric label)
 
     def _blocks(self, credential):
         """(group, value) of each failure count this attempt is subject to."""
@@ -314,19 +350,24 @@ class Attempt:
         if flood:
             used = usage(self.request, "credential-requests", self.ip, flood, increment=True)
             if used and used["count"] > used["limit"]:
+                self.refused_by = "credential-requests"
                 return used["time_left"], "Too many requests to the credential endpoints from this address."
         if self.endpoint.failed is None:
             return None
         keys = {_block_key(group, value): group for group, value in self._blocks(self.credential)}
         try:
             blocked = _limiter_cache().get_many(list(keys))
-        except Exception as exc:  # fail open, loudly (see usage())
-            logger.error("ratelimit.cache_error group=blocks error=%s", type(exc).__name__)
-            return None
+        except Exception as exc:  # the shared cache failed: the blocks this process set meanwhile (see usage())
+            _fallback(type(exc).__name__, "blocks")
+            blocked = _LOCAL.get_many(list(keys))
+        else:
+            blocked.update({key: until for key, until in _LOCAL.get_many(list(keys)).items()
+                            if key not in blocked})
         now = time.time()
         for key, group in keys.items():
             until = blocked.get(key)
             if isinstance(until, (int, float)) and until > now:
+                self.refused_by = group
                 return math.ceil(until - now), FAILURE_LIMITS[group][1]
         return None
 
@@ -350,9 +391,9 @@ class Attempt:
                 seconds = max(1, used["time_left"])
                 try:
                     _limiter_cache().set(_block_key(group, value), time.time() + seconds, seconds)
-                except Exception as exc:
-                    logger.error("ratelimit.cache_error group=%s error=%s", group, type(exc).__name__)
-                    continue
+                except Exception as exc:  # the shared cache failed: block in this process at least
+                    _fallback(type(exc).__name__, group)
+                    _LOCAL.set(_block_key(group, value), time.time() + seconds, seconds)
                 logger.warning("ratelimit.blocked group=%s path=%s ip=%s seconds=%s", group, self.endpoint.path,
                                self.ip, seconds)
 
@@ -372,6 +413,7 @@ class CredentialRateLimitMiddleware:
         refused = attempt.refused()
         if refused is not None:
             seconds, why = refused
+            metrics.rate_limited(attempt.refused_by)
             logger.warning("ratelimit.refused path=%s ip=%s kind=%s retry_after=%s", endpoint.path, attempt.ip,
                            endpoint.kind or "-", max(1, int(seconds)))
             return endpoint.refusal(request, seconds, f"{why} Retry after {max(1, int(seconds))} seconds.")
@@ -395,6 +437,7 @@ class IdentityRateThrottle(BaseThrottle):
             return True
         used = usage(request._request, "api-identity", getattr(identity, "iam_id", ""), limit, increment=True)
         if used and used["count"] > used["limit"]:
+            metrics.rate_limited("api-identity")
             self._wait = max(1, used["time_left"])
             logger.warning("ratelimit.refused path=%s identity=%s retry_after=%s", request.path, identity.iam_id,
                            self._wait)

@@ -508,3 +508,34 @@ RATELIMIT_CACHE_PREFIX = os.environ.get("IAM_RATELIMIT_CACHE_PREFIX", "rl:")
 # django_ratelimit is used as a library, not installed as an app: its system check refuses the
 # embedded file cache, whose increments are not atomic — close enough for one machine's processes.
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["iam_project.ratelimit.IdentityRateThrottle"]
+
+# --- Resilience: the cache's circuit breaker, database outages, readiness and metrics ---------------------------
+# Added as a block of its own (iam_project/cache.py, health.py, metrics.py, exceptions.py).
+# Redis behind a circuit breaker: while it is unreachable the permission cache misses (decisions compile
+# from the database), and the rate-limit keys count in each process's memory. Short socket timeouts: a
+# dead Redis costs at most this, and then nothing until the breaker's next probe.
+if REDIS_URL:
+    CACHES["default"]["BACKEND"] = "iam_project.cache.ResilientRedisCache"
+    CACHES["default"]["OPTIONS"] = {
+        "socket_connect_timeout": float(os.environ.get("IAM_CACHE_SOCKET_TIMEOUT", "0.5")),
+        "socket_timeout": float(os.environ.get("IAM_CACHE_SOCKET_TIMEOUT", "0.5")),
+        "BREAKER_SECONDS": float(os.environ.get("IAM_CACHE_BREAKER_SECONDS", "5")),
+        "LOG_INTERVAL": 60,
+        "LOCAL_FALLBACK_PREFIXES": [RATELIMIT_CACHE_PREFIX],
+    }
+# A request that cannot reach the database is answered 503 with this Retry-After, in its face's shape.
+IAM_DATABASE_RETRY_AFTER = int(os.environ.get("IAM_DATABASE_RETRY_AFTER", "5"))
+MIDDLEWARE += ["iam_project.exceptions.DatabaseUnavailableMiddleware"]
+
+# /readyz: components that may be down without taking the instance out of service (e.g. "redis,broker"
+# where the load balancer acts on readiness: every instance shares the one Redis).
+IAM_READINESS_OPTIONAL = env_list("IAM_READINESS_OPTIONAL")
+IAM_READINESS_AUDIT_MODEL = "audit.ChainHead"
+
+# Prometheus (django-prometheus: request latency per route; iam_project.metrics: the platform's own).
+# /metrics answers loopback (or IAM_METRICS_ALLOWED_IPS, CIDRs) and bearers of IAM_METRICS_TOKEN only.
+INSTALLED_APPS += ["django_prometheus"]
+MIDDLEWARE.insert(0, "django_prometheus.middleware.PrometheusBeforeMiddleware")
+MIDDLEWARE += ["django_prometheus.middleware.PrometheusAfterMiddleware"]
+IAM_METRICS_ALLOWED_IPS = env_list("IAM_METRICS_ALLOWED_IPS", "127.0.0.0/8,::1/128")
+IAM_METRICS_TOKEN = os.environ.get("IAM_METRICS_TOKEN", "")

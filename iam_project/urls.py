@@ -1,7 +1,6 @@
 """The URL map: console, /resources/ API, OAuth server, OpenAPI schema and docs."""
 
 from django.contrib import admin
-from django.http import JsonResponse
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from csp.constants import UNSAFE_INLINE
@@ -10,21 +9,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from clients.oauth_urls import account_urlpatterns as account_urls
 from clients.views import ConnectDiscoveryInfoView, OAuthServerMetadataView
+from iam_project.health import ReadinessView, liveness
+from iam_project.metrics import metrics_view
 
 # Every error in its face's shape (problem+json, IBM's, a plain page) with the request id, never a traceback.
 handler400 = "iam_project.exceptions.bad_request"
 handler403 = "iam_project.exceptions.permission_denied"
 handler404 = "iam_project.exceptions.page_not_found"
 handler500 = "iam_project.exceptions.server_error"
-
-
-def health(request):
-    """Liveness and database readiness for load balancers."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
 
 
 resources = [
@@ -52,5 +44,9 @@ urlpatterns = [
     # ReDoc styles itself with generated <style> elements and runs its search in a blob: worker.
     path("api/redoc/", csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]})(
         SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
-    path("healthz", health, name="health"),
+    # Liveness (the process answers), readiness (each dependency: 503 when a required one is down) and the
+    # Prometheus metrics (allowed scrapers only): iam_project.health, iam_project.metrics.
+    path("healthz", liveness, name="health"),
+    path("readyz", ReadinessView.as_view(), name="readiness"),
+    path("metrics", metrics_view, name="metrics"),
 ]

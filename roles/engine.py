@@ -19,6 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from iam_project import metrics
+from iam_project.cache import register_recovery_hook
 from iam_project.conf import iam_settings
 from iam_project.context import get_context
 from iam_project.resources import object_for_resource, resource_for_model_label, resources_for_app
@@ -127,6 +129,17 @@ def invalidate(identity=None):
     transaction.on_commit(forget)
 
 
+def forget_all_after_outage(backend):
+    """Redis answers again after an outage (iam_project.cache calls this before anything else reaches it):
+    an invalidation dropped meanwhile — a binding removed while Redis was down — would otherwise leave
+    the entry compiled before it in Redis, granting until it expires. A new generation voids them all."""
+    backend.set(_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    logger.info("engine.cache_generation_bumped reason=cache_recovered")
+
+
+register_recovery_hook(forget_all_after_outage)
+
+
 # --- deciding -------------------------------------------------------------------------------------
 
 _AMBIENT = object()
@@ -231,8 +244,15 @@ def decide(identity, permission, resource=None, context=None, scopes=_AMBIENT):
     applies to resources inside its scope. ``context`` may carry ``ip`` and ``time`` (default: the
     access context's). ``scopes`` caps the decision to what an access token was granted (default:
     the access context's token, when ``identity`` is the one acting; ``None``: no cap).
-    Read-only; costs no query when the identity's grants are cached.
+    Counts the outcome (metrics); otherwise read-only; costs no query when the identity's grants are cached.
     """
+    decision = _decide(identity, permission, resource, context, scopes)
+    metrics.decision(decision.allowed)
+    return decision
+
+
+def _decide(identity, permission, resource=None, context=None, scopes=_AMBIENT):
+    """``decide`` without its count."""
     context, scopes = _ambient(identity, context, scopes)
     try:
         perm_resource, perm_action = split_permission(permission)

@@ -248,21 +248,33 @@ def test_the_default_limits_leave_ordinary_use_alone():
 
 # --- failure of the shared cache ---------------------------------------------------------------------
 
-def test_a_broken_cache_never_answers_500_and_is_logged(limits, settings, caplog):
-    limits(CREDENTIAL_FAILURES_PER_IP="1/1d", API_REQUESTS_PER_IDENTITY="1/1d")
+def test_a_broken_cache_counts_in_the_process_and_says_so_once(limits, settings, caplog):
+    """A cache that cannot count (a plain Redis backend on a closed port: no breaker in front) neither
+    answers 500 nor lets guessing through: the counts and blocks go on in the process's own memory,
+    and the fall-back is logged once, not once per request."""
+    from iam_project import ratelimit
+
+    limits(CREDENTIAL_FAILURES_PER_IP="2/1d", API_REQUESTS_PER_IDENTITY="3/1d")
     settings.CACHES = {**settings.CACHES, "ratelimit-broken": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
     settings.RATELIMIT_USE_CACHE = "ratelimit-broken"
+    ratelimit._LOCAL.clear()
+    ratelimit._fallback_log.reset()
     client, secret = make_client()
     owner = api_client_for(make_principal(roles=["system:owner"]))
-    with caplog.at_level(logging.ERROR, logger="iam_project.ratelimit"):
-        for _ in range(3):
+    with caplog.at_level(logging.INFO, logger="iam_project.ratelimit"):
+        for _ in range(2):
             assert token(client.client_id, "guess").status_code == 401
-        assert token(client.client_id, secret).status_code == 200
-        assert owner.get("/resources/me").status_code == 200
-    errors = [r.getMessage() for r in caplog.records if r.name == "iam_project.ratelimit"]
-    assert errors and all(m.startswith("ratelimit.cache_error group=") for m in errors)
-    assert all(secret not in m for m in errors)
+        assert_oauth_429(token(client.client_id, secret))  # blocked in this process, right secret or not
+        for _ in range(3):
+            assert owner.get("/resources/me").status_code == 200
+        assert owner.get("/resources/me").status_code == 429
+    records = [r for r in caplog.records if r.name == "iam_project.ratelimit"]
+    fallbacks = [r.getMessage() for r in records if r.getMessage().startswith("ratelimit.fallback ")]
+    assert len(fallbacks) == 1 and "scope=process" in fallbacks[0]
+    assert not [r for r in records if r.levelno >= logging.ERROR]
+    assert all(secret not in r.getMessage() for r in records)
+    ratelimit._LOCAL.clear()
 
 
 # --- settings and the OpenAPI document ---------------------------------------------------------------

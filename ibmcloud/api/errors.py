@@ -13,7 +13,7 @@ from iam_project.exceptions import PayloadTooLarge, flatten_errors, record_refus
 
 CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
          406: "not_acceptable", 409: "conflict", 413: "request_too_large", 415: "unsupported_media_type",
-         429: "too_many_requests", 500: "internal_error"}
+         429: "too_many_requests", 500: "internal_error", 503: "service_unavailable"}
 
 
 def ibm_error_body(status, message, request_id="", code=None, token_service=False):

@@ -1,0 +1,351 @@
+"""The shared cache made to survive Redis: Django's Redis backend behind a circuit breaker, falling back to misses.
+
+Redis is a cache here (and the broker): losing it must cost speed, not answers. ``ResilientRedisCache``
+is Django's ``RedisCache`` whose operations go through one circuit breaker per Redis location and
+process:
+
+* **closed** — operations go to Redis, with short socket timeouts (a dead or black-holed Redis costs
+  at most that, once);
+* a connection error or time-out **opens** it for ``BREAKER_SECONDS``: operations answer at once
+  without touching the network — a read is a miss, a write does nothing — so callers compile from
+  the database as on a cold cache;
+* then **half-open**: the next caller alone probes (PING); on success the recovery hooks run
+  (before anyone reads Redis again) and the breaker closes; on failure it opens again.
+
+Keys under ``LOCAL_FALLBACK_PREFIXES`` (the rate limits' counters and blocks) are not dropped while
+open but kept in a per-process local memory, so that a count still counts: each web process limits
+on its own until Redis returns.
+
+Invalidations (``delete``, ``delete_many``, ``clear``) are tried against Redis even while the breaker
+is open — a dropped one could leave a stale entry behind when Redis returns — and one that fails
+marks the breaker *dirty*: the recovery hooks must run once Redis answers again, and a background
+timer probes for that even if this process serves nothing more. The engine registers a hook that
+bumps its permission generation: every entry compiled before the outage is then ignored.
+
+The degradation is logged once when it starts, then at most once per ``LOG_INTERVAL`` while it lasts,
+and once when it ends (key=value, never a value read or written).
+"""
+
+import logging
+import threading
+import time
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+
+from . import metrics
+
+logger = logging.getLogger(__name__)
+
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
+PROBE = "probe"
+
+
+class ThrottledLog:
+    """A message logged at most once per ``interval`` seconds (per process), with how many times it was
+    suppressed meanwhile: a dependency that is down must not write one line per request."""
+
+    def __init__(self, log, interval, clock=time.time):
+        self.log = log
+        self.interval = interval
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._last = None
+        self._suppressed = 0
+
+    def __call__(self, level, message, *args):
+        with self._lock:
+            now = self.clock()
+            if self._last is not None and now - self._last < self.interval:
+                self._suppressed += 1
+                return False
+            suppressed, self._suppressed, self._last = self._suppressed, 0, now
+        self.log.log(level, message + " suppressed=%s", *args, suppressed)
+        return True
+
+    def reset(self):
+        with self._lock:
+            self._last = None
+            self._suppressed = 0
+
+
+class CircuitBreaker:
+    """Closed → (a failure) → open for ``reset_seconds`` → half-open, where one caller probes → closed or
+    open again. Thread-safe; the clock is ``time.time`` so that tests can move it (time-machine)."""
+
+    def __init__(self, name, reset_seconds=5.0, log_interval=60.0, clock=time.time):
+        self.name = name
+        self.reset_seconds = reset_seconds
+        self.clock = clock
+        self._lock = threading.Lock()
+        self.state = CLOSED
+        self.opened_at = None  # when it last opened (a failed probe re-opens it)
+        self.down_since = None  # when the current outage began
+        self.fallbacks = 0  # operations answered without Redis during the current outage
+        self.dirty = False  # an invalidation was dropped (a background probe makes it good)
+        self.timer = None  # that background probe
+        self._log = ThrottledLog(logger, log_interval, clock)
+
+    def allow(self):
+        """True: go ahead; PROBE: go ahead, you are the one probe; False: answer without the dependency."""
+        with self._lock:
+            if self.state == CLOSED:
+                return True
+            if self.state == OPEN and self.clock() - self.opened_at >= self.reset_seconds:
+                self.state = HALF_OPEN
+                return PROBE
+            return False
+
+    def failure(self, error, dirty=False):
+        """The dependency failed (a call, the probe, or an invalidation when ``dirty``): open for another period."""
+        with self._lock:
+            now = self.clock()
+            first = self.down_since is None
+            self.state, self.opened_at = OPEN, now
+            if first:
+                self.down_since, self.fallbacks = now, 0
+            self.dirty = self.dirty or dirty
+            down_for, fallbacks = now - self.down_since, self.fallbacks
+        metrics.cache_breaker_open(self.name, True)
+        if first:
+            self._log.reset()
+        self._log(logging.WARNING, "cache.degraded cache=%s error=%s open_seconds=%s down_seconds=%d fallbacks=%d",
+                  self.name, error, self.reset_seconds, down_for, fallbacks)
+
+    def success(self):
+        """The probe got through: closed again."""
+        with self._lock:
+            was_down = self.down_since is not None
+            down_for = self.clock() - self.down_since if was_down else 0
+            fallbacks = self.fallbacks
+            self.state, self.opened_at, self.down_since, self.fallbacks, self.dirty = CLOSED, None, None, 0, False
+        metrics.cache_breaker_open(self.name, False)
+        if was_down:
+            logger.warning("cache.recovered cache=%s down_seconds=%d fallbacks=%d", self.name, down_for, fallbacks)
+
+    def release_probe(self):
+        """The probe was not made after all (no exception, no answer): let the next caller probe."""
+        with self._lock:
+            if self.state == HALF_OPEN:
+                self.state = OPEN
+
+    def count_fallback(self, operation):
+        with self._lock:
+            self.fallbacks += 1
+        metrics.cache_fallback(self.name, operation)
+
+
+# One breaker (and one local fallback store) per Redis location in a process: Django builds a cache
+# object per thread, and they must all know that Redis is down.
+_breakers = {}
+_breakers_lock = threading.Lock()
+_recovery_hooks = []
+
+
+def register_recovery_hook(hook):
+    """``hook(cache)`` runs when a Redis cache answers again after an outage, before any other operation
+    reaches it (the engine bumps its permission generation there). Idempotent per hook."""
+    if hook not in _recovery_hooks:
+        _recovery_hooks.append(hook)
+
+
+def breaker_for(location, **options):
+    with _breakers_lock:
+        if location not in _breakers:
+            _breakers[location] = CircuitBreaker(safe_location(location), **options)
+        return _breakers[location]
+
+
+def reset_breakers():
+    """Forget every breaker (and stop their background probes): for tests, which point caches at dead ports."""
+    with _breakers_lock:
+        for breaker in _breakers.values():
+            if breaker.timer is not None:
+                breaker.timer.cancel()
+        _breakers.clear()
+
+
+def safe_location(location):
+    """host:port/db of a Redis URL, for logs and metric labels: never its user name or password."""
+    from urllib.parse import urlsplit
+
+    parts = []
+    for url in location.replace(";", ",").split(","):
+        try:
+            split = urlsplit(url.strip())
+            port = f":{split.port}" if split.port else ""
+            parts.append(f"{split.hostname or ''}{port}{split.path}" if split.hostname else "redis")
+        except ValueError:
+            parts.append("redis")
+    return ",".join(parts)
+
+
+def _redis_errors():
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return RedisConnectionError, RedisTimeoutError, OSError
+
+
+class ResilientRedisCache(RedisCache):
+    """Django's Redis cache, degrading to misses (or a local count, see the module docstring) while Redis is
+    unreachable. OPTIONS besides redis-py's: ``BREAKER_SECONDS`` (how long it stays open, default 5),
+    ``LOG_INTERVAL`` (default 60), ``LOCAL_FALLBACK_PREFIXES`` (default none). Socket timeouts default to
+    half a second."""
+
+    def __init__(self, server, params):
+        params = dict(params)
+        options = dict(params.get("OPTIONS") or {})
+        reset_seconds = float(options.pop("BREAKER_SECONDS", 5))
+        log_interval = float(options.pop("LOG_INTERVAL", 60))
+        self.local_prefixes = tuple(options.pop("LOCAL_FALLBACK_PREFIXES", ()))
+        options.setdefault("socket_connect_timeout", 0.5)
+        options.setdefault("socket_timeout", 0.5)
+        params["OPTIONS"] = options
+        super().__init__(server, params)
+        self.location = server if isinstance(server, str) else ",".join(server)
+        self.breaker = breaker_for(self.location, reset_seconds=reset_seconds, log_interval=log_interval)
+        # LocMemCache instances of one name share their store: every thread of the process counts together.
+        self.local = LocMemCache(f"portcullis-fallback:{self.location}", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
+        self._bypass = threading.local()
+        self._errors = _redis_errors()
+
+    # --- the breaker ------------------------------------------------------------------------------
+
+    def _is_local(self, key):
+        return bool(self.local_prefixes) and isinstance(key, str) and key.startswith(self.local_prefixes)
+
+    def _probe(self):
+        """PING, then the recovery hooks (straight to Redis), then closed; False when Redis is still down."""
+        try:
+            self._cache.get_client(write=True).ping()
+            self._bypass.on = True
+            try:
+                for hook in list(_recovery_hooks):
+                    hook(self)
+            finally:
+                self._bypass.on = False
+        except self._errors as exc:
+            self.breaker.failure(type(exc).__name__)
+            return False
+        except BaseException:
+            self.breaker.release_probe()
+            raise
+        self.local.clear()  # the counts kept meanwhile were this process's only; Redis counts again
+        self.breaker.success()
+        return True
+
+    def _available(self):
+        if getattr(self._bypass, "on", False):
+            return True
+        allowed = self.breaker.allow()
+        if allowed == PROBE:
+            return self._probe()
+        return allowed
+
+    def _call(self, operation, primary, fallback, dirty=False, always=False):
+        """``primary()`` against Redis when the breaker lets it through (``always``: even when open), else
+        ``fallback()``; a connection failure opens the breaker and answers ``fallback()`` too."""
+        if always or self._available():
+            try:
+                return primary()
+            except self._errors as exc:
+                if getattr(self._bypass, "on", False):
+                    raise
+                self.breaker.failure(type(exc).__name__, dirty=dirty)
+                if dirty:
+                    self._schedule_recovery()
+        self.breaker.count_fallback(operation)
+        return fallback()
+
+    def _schedule_recovery(self):
+        """A dropped invalidation must be made good when Redis returns, even if this process serves nothing
+        more: probe in the background until it does."""
+        breaker = self.breaker
+        with _breakers_lock:
+            if getattr(breaker, "timer", None) is not None and breaker.timer.is_alive():
+                return
+
+            def retry():
+                with _breakers_lock:
+                    breaker.timer = None
+                if breaker.state != CLOSED and self._available() is not True:
+                    self._schedule_recovery()
+
+            breaker.timer = threading.Timer(breaker.reset_seconds + 0.05, retry)
+            breaker.timer.daemon = True
+            breaker.timer.start()
+
+    # --- reads: a miss while open (local keys: the local store) -----------------------------------
+
+    def get(self, key, default=None, version=None):
+        store = self.local if self._is_local(key) else None
+        return self._call("get", lambda: super(ResilientRedisCache, self).get(key, default, version),
+                          lambda: store.get(key, default, version) if store else default)
+
+    def get_many(self, keys, version=None):
+        keys = list(keys)
+        local = [key for key in keys if self._is_local(key)]
+        return self._call("get_many", lambda: super(ResilientRedisCache, self).get_many(keys, version),
+                          lambda: self.local.get_many(local, version) if local else {})
+
+    def has_key(self, key, version=None):
+        store = self.local if self._is_local(key) else None
+        return self._call("has_key", lambda: super(ResilientRedisCache, self).has_key(key, version),
+                          lambda: store.has_key(key, version) if store else False)
+
+    # --- writes that fill the cache: nothing while open (local keys: the local store) -------------
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        store = self.local if self._is_local(key) else None
+        return self._call("set", lambda: super(ResilientRedisCache, self).set(key, value, timeout, version),
+                          lambda: store.set(key, value, timeout, version) if store else None)
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        store = self.local if self._is_local(key) else None
+        return self._call("add", lambda: super(ResilientRedisCache, self).add(key, value, timeout, version),
+                          lambda: store.add(key, value, timeout, version) if store else False)
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        local = {key: value for key, value in data.items() if self._is_local(key)}
+
+        def fallback():
+            self.local.set_many(local, timeout, version)
+            return []
+
+        return self._call("set_many", lambda: super(ResilientRedisCache, self).set_many(data, timeout, version),
+                          fallback)
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        store = self.local if self._is_local(key) else None
+        return self._call("touch", lambda: super(ResilientRedisCache, self).touch(key, timeout, version),
+                          lambda: store.touch(key, timeout, version) if store else False)
+
+    def incr(self, key, delta=1, version=None):
+        store = self.local if self._is_local(key) else None
+
+        def fallback():
+            if store is None:
+                raise ValueError(f"Key '{key}' not found")  # what incr says of a missing key
+            return store.incr(key, delta, version)
+
+        return self._call("incr", lambda: super(ResilientRedisCache, self).incr(key, delta, version), fallback)
+
+    # --- invalidations: always tried; a failure marks the breaker dirty -----------------------------
+
+    def delete(self, key, version=None):
+        self.local.delete(key, version)
+        return self._call("delete", lambda: super(ResilientRedisCache, self).delete(key, version),
+                          lambda: False, dirty=True, always=True)
+
+    def delete_many(self, keys, version=None):
+        keys = list(keys)
+        self.local.delete_many(keys, version)
+        return self._call("delete_many", lambda: super(ResilientRedisCache, self).delete_many(keys, version),
+                          lambda: None, dirty=True, always=True)
+
+    def clear(self):
+        self.local.clear()
+        return self._call("clear", lambda: super(ResilientRedisCache, self).clear(), lambda: False,
+                          dirty=True, always=True)
