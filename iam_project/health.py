@@ -88,17 +88,17 @@ class Migrations(HealthCheck):
     def run(self):
         if self.alias in _migrations_applied:
             return
-        from django.db.migrations.executor import MigrationExecutor
+        from django.db.migrations.loader import MigrationLoader
 
         connection = connections[self.alias]
         try:
             with connection.temporary_connection():
-                executor = MigrationExecutor(connection)
-                plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+                loader = MigrationLoader(connection, ignore_no_migrations=True)
+                missing = [node for node in loader.graph.nodes if node not in loader.applied_migrations]
         except Exception as exc:  # noqa: BLE001  (the database check says why)
             raise ServiceUnavailable("the migrations could not be read") from exc
-        if plan:
-            raise ServiceUnavailable(f"{len(plan)} migrations are not applied")
+        if missing:
+            raise ServiceUnavailable(f"{len(missing)} migrations are not applied")
         _migrations_applied.add(self.alias)
 
 
@@ -135,7 +135,9 @@ def components():
     """(name, check, required) of every component readiness reports, from the settings."""
     redis_url = getattr(settings, "REDIS_URL", "")
     optional = set(getattr(settings, "IAM_READINESS_OPTIONAL", ()))
-    broker_url = str(getattr(settings, "CELERY_BROKER_URL", "") or "")
+    from celery import current_app
+
+    broker_url = str(current_app.conf.broker_url or "")
     found = [
         ("database", DatabaseCheck(alias="default"), True),
         ("redis" if redis_url else "cache", _redis_check(redis_url) if redis_url else CacheCheck(alias="default"),

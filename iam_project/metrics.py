@@ -25,10 +25,14 @@ import os
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils.module_loading import import_string
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, disable_created_metrics, generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 
 logger = logging.getLogger(__name__)
+
+disable_created_metrics()  # no "<counter>_created" series beside every counter: only noise for alerts
 
 DECISIONS = Counter("portcullis_decisions_total", "Authorization decisions of the engine, by outcome.", ["outcome"])
 TOKENS_ISSUED = Counter("portcullis_tokens_issued_total", "Access tokens issued (committed), by grant type.",
