@@ -4,7 +4,9 @@ import contextlib
 import shutil
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +118,123 @@ def database_unreachable(alias="default"):
         connections[alias].close()
         connections[alias] = original
         settings_dict.update(saved)
+
+
+# --- a web server of its own ---------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def database_url(settings_dict=None):
+    """The URL of the test database (as a server process of the test's would be given it)."""
+    from django.db import connection
+
+    db = settings_dict or connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def start_gunicorn(env, log_path, threads=4):
+    """gunicorn on a free loopback port with ``env``; returns (process, url) once /healthz answers."""
+    import requests
+
+    port = free_port()
+    output = open(log_path, "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "iam_project.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", "1", "--threads", str(threads), "--graceful-timeout", "5", "--timeout", "60"],
+        cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, log_path.read_text()[-3000:]
+        assert time.monotonic() < deadline, "gunicorn did not start:\n" + log_path.read_text()[-3000:]
+        try:
+            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return process, url
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+
+
+def stop_process(process):
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+def sign_in(url, email, password):
+    """A requests session signed in to the console through its sign-in form (as a browser does)."""
+    import requests
+
+    session = requests.Session()
+    session.get(f"{url}/admin/login/", timeout=10)
+    response = session.post(f"{url}/admin/login/", timeout=10, allow_redirects=False, data={
+        "username": email, "password": password, "next": "/admin/",
+        "csrfmiddlewaretoken": session.cookies.get("csrftoken", "")})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/"), response.text[:500]
+    session.headers["X-CSRFToken"] = session.cookies.get("csrftoken", "")
+    return session
+
+
+# --- a PostgreSQL cluster of its own -----------------------------------------------------------------------------
+
+class PostgresCluster:
+    """A throw-away PostgreSQL cluster on a free loopback port, to stop and start under a running server. The
+    server refuses to run as root, so the cluster belongs to the unprivileged ``postgres`` user (as in .ci/run)."""
+
+    def __init__(self):
+        import glob
+        import os
+        import pwd
+        import tempfile
+
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not found:
+            pytest.skip("PostgreSQL's server binaries (initdb, pg_ctl) are not installed")
+        self.bin = Path(found[-1]).parent
+        self.as_postgres = []
+        if os.geteuid() == 0:
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError:
+                pytest.skip("no postgres user to run a cluster as")
+            if shutil.which("runuser") is None:
+                pytest.skip("runuser is not installed")
+            self.as_postgres = ["runuser", "-u", "postgres", "--"]
+        self.directory = Path(tempfile.mkdtemp(prefix="portcullis-pg-"))
+        self.directory.chmod(0o755)
+        self.data = self.directory / "data"
+        self.data.mkdir()
+        if self.as_postgres:
+            shutil.chown(self.data, "postgres")
+            shutil.chown(self.directory, "postgres")
+        self.port = free_port()
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres")
+
+    def _run(self, tool, *args):
+        subprocess.run([*self.as_postgres, str(self.bin / tool), *args], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, timeout=120)
+
+    @property
+    def url(self):
+        return f"postgres://postgres@127.0.0.1:{self.port}/portcullis"
+
+    def start(self):
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.directory / "postgres.log"), "-w", "-o",
+                  f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.directory} -c fsync=off", "start")
+        return self
+
+    def create_database(self):
+        self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-qc", "CREATE DATABASE portcullis")
+
+    def stop(self):
+        if (self.data / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def remove(self):
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
