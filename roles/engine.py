@@ -4,7 +4,9 @@ An identity's bindings are compiled once into a flat list of grants and cached (
 Redis in production); each decision then walks that list in memory. Everything that depends on
 the moment — expiry, start, IP range, time window — is checked at decision time, never baked
 into the cache, so a stale cache can only ever be missing a grant's *removal* until the
-invalidation that every write sends (see ``invalidate``).
+invalidation that every write sends (see ``invalidate``). While Redis is unreachable the cache
+misses (iam_project.cache) and grants are compiled from the database on every call; when it
+answers again, ``forget_all_after_outage`` voids what it held from before.
 """
 
 import ipaddress
