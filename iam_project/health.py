@@ -28,6 +28,8 @@ from health_check.checks import Database as DatabaseCheck
 from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
 
+from .cache import ThrottledLog
+
 logger = logging.getLogger(__name__)
 
 BUDGET = datetime.timedelta(seconds=2)
@@ -131,6 +133,15 @@ def _redis_check(url):
                                                              socket_timeout=seconds))
 
 
+_log = ThrottledLog(logger, 60)
+
+
+def _cause(error):
+    """The class of what made a check fail (a driver's error), never its text."""
+    cause = error.__cause__ or error
+    return type(cause).__name__
+
+
 def components():
     """(name, check, required) of every component readiness reports, from the settings."""
     redis_url = getattr(settings, "REDIS_URL", "")
@@ -176,6 +187,8 @@ class ReadinessView(HealthCheckView):
                 failed_optional |= not required
             states[name] = state
         overall = "fail" if failed_required else ("degraded" if failed_optional else "ok")
-        if overall != "ok":
-            logger.warning("readiness.%s down=%s", overall, ",".join(n for n, s in states.items() if s["status"] != "ok"))
+        if overall != "ok":  # probes come every few seconds: once a minute is enough to tell
+            down = ",".join(f"{name}:{_cause(result.error)}" for (name, _, _), result in zip(self.components, self.results)
+                            if result.error is not None)
+            _log(logging.WARNING, "readiness.%s down=%s", overall, down)
         return JsonResponse({"status": overall, "components": states}, status=503 if failed_required else 200)

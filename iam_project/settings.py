@@ -531,6 +531,9 @@ MIDDLEWARE += ["iam_project.exceptions.DatabaseUnavailableMiddleware"]
 # where the load balancer acts on readiness: every instance shares the one Redis).
 IAM_READINESS_OPTIONAL = env_list("IAM_READINESS_OPTIONAL")
 IAM_READINESS_AUDIT_MODEL = "audit.ChainHead"
+# django-health-check logs every failed check with its traceback, at every probe; iam_project.health
+# logs which components are down (and why, by error class) once a minute instead.
+LOGGING["loggers"]["health_check"] = {"level": "ERROR"}
 
 # Prometheus (django-prometheus: request latency per route; iam_project.metrics: the platform's own).
 # /metrics answers loopback (or IAM_METRICS_ALLOWED_IPS, CIDRs) and bearers of IAM_METRICS_TOKEN only.

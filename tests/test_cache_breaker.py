@@ -219,3 +219,20 @@ def test_a_process_that_dropped_an_invalidation_makes_it_good_without_another_re
         assert cache.breaker.state == "closed"
     finally:
         redis.stop()
+
+
+@pytest.mark.django_db
+def test_the_sign_in_lock_out_holds_with_redis_unreachable(default_cache, settings):
+    """django-axes counts in the database: the lock-out does not depend on the cache."""
+    from django.test import Client
+
+    default_cache(f"redis://127.0.0.1:{free_port()}/0")
+    settings.AXES_FAILURE_LIMIT = 3
+    principal = make_principal(password="Right-passphrase-42")
+    http = Client()
+    for _ in range(2):
+        assert http.post("/admin/login/", {"username": principal.email, "password": "wrong-guess"}).status_code == 200
+    assert http.post("/admin/login/", {"username": principal.email, "password": "wrong-guess"}).status_code == 429
+    locked = http.post("/admin/login/", {"username": principal.email, "password": "Right-passphrase-42"})
+    assert locked.status_code == 429
+    assert cache.breaker.state == "open"  # the cache was down all along
