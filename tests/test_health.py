@@ -158,3 +158,49 @@ def test_the_outbox_depth_is_read_at_scrape_time():
     finally:
         metrics.register_outbox_depth(None)
     assert "portcullis_outbox_depth 42.0" in text
+
+
+def _sample(name, **labels):
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_the_platforms_counters_count_what_happens(settings, django_capture_on_commit_callbacks):
+    from clients import services as client_services
+    from iam_project.celery import app as celery_app
+
+    settings.AXES_FAILURE_LIMIT = 2
+    settings.IAM_RATE_LIMITS = {"API_REQUESTS_PER_IDENTITY": "1/1d"}
+    before = {
+        "tokens": _sample("portcullis_tokens_issued_total", grant_type="client_credentials"),
+        "lockouts": _sample("portcullis_lockouts_total"),
+        "limited": _sample("portcullis_rate_limit_hits_total", limit="api-identity"),
+        "failures": _sample("portcullis_task_failures_total", task="tests.metrics_boom"),
+        "denied": _sample("portcullis_decisions_total", outcome="denied"),
+    }
+    client = client_services.create_client(None, {"name": "job", "grantTypes": ["client_credentials"],
+                                                  "scopes": ["iam/principals:read"]})
+    _, secret = client_services.create_secret(None, client.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        issued = Client().post("/oauth/token/", {"grant_type": "client_credentials", "client_id": client.client_id,
+                                                 "client_secret": secret})
+    assert issued.status_code == 200
+    principal = make_principal(password="Right-passphrase-42")
+    for _ in range(2):
+        Client().post("/admin/login/", {"username": principal.email, "password": "wrong-guess"})
+    reader = api_client_for(make_principal(permissions=["iam/principals:read"]))
+    assert reader.get("/resources/me").status_code == 200
+    assert reader.get("/resources/me").status_code == 429
+    assert reader.get("/resources/iam/roles").status_code == 403  # permissions are checked before the rate
+
+    @celery_app.task(name="tests.metrics_boom")
+    def boom():
+        raise RuntimeError("boom")
+
+    assert boom.apply(throw=False).failed()  # as a worker runs it: the failure is recorded, not raised
+    assert _sample("portcullis_tokens_issued_total", grant_type="client_credentials") == before["tokens"] + 1
+    assert _sample("portcullis_lockouts_total") == before["lockouts"] + 1
+    assert _sample("portcullis_rate_limit_hits_total", limit="api-identity") >= before["limited"] + 1
+    assert _sample("portcullis_task_failures_total", task="tests.metrics_boom") == before["failures"] + 1
+    assert _sample("portcullis_decisions_total", outcome="denied") >= before["denied"] + 1
