@@ -16,6 +16,7 @@ it relays: the plumbing imports no app. Nothing secret goes in: a task that need
 import json
 import logging
 import re
+import threading
 import time
 import uuid
 from contextlib import nullcontext
@@ -130,6 +131,7 @@ def _add_to_batch(message_id, using):
 # --- relaying --------------------------------------------------------------------------------------
 
 _paused_until = 0.0  # monotonic time until which after-commit hooks leave publishing to the beat relay
+_importing = threading.Lock()
 
 
 def relay(ids=None, limit=None, now=None, using=None):
@@ -234,9 +236,11 @@ def _describe(exc):
 
 
 def _task(name):
-    """The registered task called ``name``; the apps' task modules are imported on first use."""
+    """The registered task called ``name``; the apps' task modules are imported on first use (under a
+    lock: a thread must not look while another is half-way through importing them)."""
     if name not in app.tasks:
-        app.loader.import_default_modules()
+        with _importing:
+            app.loader.import_default_modules()
     try:
         return app.tasks[name]
     except KeyError:
