@@ -33,6 +33,7 @@ def use_broker(url, transport_options=None, eager=False):
         kombu.pools.reset()  # kombu's pools are shared by connection: close them all, and forget them
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
+        celery_app.control.mailbox.__dict__.pop("producer_pool", None)  # control (ping) keeps its own
 
     switch(url, dict(transport_options or {}), eager)
     try:
