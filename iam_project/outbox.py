@@ -144,18 +144,19 @@ def relay(ids=None, limit=None, now=None, using=None):
     return _relay(ids, limit, now, using)[0]
 
 
-def relay_due(now=None):
+def relay_due(now=None, everything=False):
     """The beat job: relay batch after batch of due messages until none is left or the broker fails.
-    Returns the number published."""
-    total = 0
+    ``everything``: every message not yet handled, due or not (an operator's "now", after the broker
+    lost what it held). Returns the number published."""
+    total, started = 0, now or timezone.now()
     while True:
-        sent, broker_failed = _relay(None, None, now, None)
+        sent, broker_failed = _relay(None, None, now, None, before=started if everything else None)
         total += sent
         if broker_failed or sent < iam_settings.OUTBOX_BATCH:
             return total
 
 
-def _relay(ids, limit, now, using):
+def _relay(ids, limit, now, using, before=None):
     global _paused_until
     now = now or timezone.now()
     broker_failed, sent = False, 0
@@ -164,6 +165,9 @@ def _relay(ids, limit, now, using):
             "next_attempt_at", "created_at")
         if ids is not None:
             rows = rows.filter(pk__in=list(ids), status=OutboxStatus.PENDING)
+        elif before is not None:  # everything not handled, each once: not what this run has just sent
+            rows = rows.exclude(status=OutboxStatus.DONE).exclude(sent_at__gte=before)[
+                :limit or iam_settings.OUTBOX_BATCH]
         else:
             rows = rows.exclude(status=OutboxStatus.DONE).filter(next_attempt_at__lte=now)[
                 :limit or iam_settings.OUTBOX_BATCH]

@@ -206,6 +206,24 @@ def test_a_message_published_but_never_handled_is_published_again_and_handled_on
         assert relay_outbox() == 0  # done: never published again
 
 
+def test_an_operator_publishes_again_what_the_broker_lost(folder_broker, django_capture_on_commit_callbacks):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    principal = make_principal(email="lost-in-redis@example.com")
+    _reset(principal, django_capture_on_commit_callbacks)  # published; then the broker restarts empty
+    for path in folder_broker.queue.glob("*.msg"):
+        path.unlink()
+    out = StringIO()
+    call_command("outbox_relay", stdout=out)
+    assert "published=0" in out.getvalue() and folder_broker.messages() == []  # not due for 30 minutes
+    call_command("outbox_relay", "--unhandled", stdout=out)
+    assert "published=1" in out.getvalue()
+    [(name, task_id, _, _)] = folder_broker.messages()
+    assert (name, task_id) == ("principals.tasks.send_temporary_password", str(OutboxMessage.objects.get().pk))
+
+
 def test_a_message_for_an_unknown_task_stays_pending_and_does_not_stop_the_others(folder_broker):
     OutboxMessage.objects.create(task="gone.tasks.renamed", args=[])
     principal = make_principal(email="other@example.com")
