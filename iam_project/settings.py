@@ -425,6 +425,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # it to another. The tasks that must run (mail, expiry) also ask for reject_on_worker_lost.
 CELERY_TASK_ACKS_LATE = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True  # a worker started before Redis waits for it
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # and one that lost it waits as long as the outage lasts
 CELERY_WORKER_CONSUMER = "iam_project.celery:Consumer"  # survives the broker going away (see there)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
