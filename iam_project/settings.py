@@ -427,6 +427,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True  # a worker started before Redis waits for it
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # and one that lost it waits as long as the outage lasts
 CELERY_WORKER_CONSUMER = "iam_project.celery:Consumer"  # survives the broker going away (see there)
+# A task running when the broker goes away finishes: its work is claimed in its own transaction, and
+# the copy Redis hands back after the visibility timeout is dropped as a duplicate.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
