@@ -1,40 +1,38 @@
 """The Celery application: configured from Django settings (CELERY_*), tasks found in each app's tasks.py."""
 
-import logging
 import os
 
+import redis.exceptions
 from celery import Celery
 from celery.signals import task_prerun, task_postrun
-from celery.worker.consumer import Consumer as CeleryConsumer
+from kombu.transport import redis as kombu_redis
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iam_project.settings")
-logger = logging.getLogger(__name__)
 
 
-class Consumer(CeleryConsumer):
-    """The worker's consumer (CELERY_WORKER_CONSUMER), surviving the loss of a Redis broker.
+class RedisChannel(kombu_redis.Channel):
+    """A Redis broker channel that, once its connection is gone, says so as a connection error.
 
-    When the broker goes away while the worker holds an unacknowledged task (an ETA task waiting for
-    its time, a task in progress), Celery 5.7 closes the lost connection a second time after
-    collecting it, and the Redis transport, already released, raises AttributeError from that close:
-    the worker stops with "Unrecoverable error" instead of reconnecting. The close is only cleanup —
-    the tasks stay unacknowledged in Redis (and in the outbox) — so that error is logged and the
-    worker goes on to reconnect (tests/e2e/test_faults_tasks.py stops the broker under a worker).
+    When the broker goes away while a worker holds unacknowledged tasks (an ETA task waiting for its
+    time, a task in progress), Celery 5.7 releases the lost connection and then still uses its
+    channel — to give those tasks back, to acknowledge a task that finishes after the reconnection.
+    The Redis transport then fails with AttributeError (its connection is None), which Celery does not
+    expect there: the worker stops with "Unrecoverable error" instead of reconnecting. Raised as the
+    connection error it is, Celery logs it and goes on; the tasks stay unacknowledged in Redis (and in
+    the outbox), so nothing is lost (tests/e2e/test_faults_tasks.py stops the broker under a worker).
     """
 
-    def on_connection_error_after_connected(self, exc):
-        connection = self.connection
-        if connection is not None:
-            close = connection.close
+    def _connparams(self, asynchronous=False):
+        if self.connection.client is None:
+            raise redis.exceptions.ConnectionError("This channel's broker connection was closed.")
+        return super()._connparams(asynchronous=asynchronous)
 
-            def close_released(*args, **kwargs):
-                try:
-                    return close(*args, **kwargs)
-                except AttributeError:
-                    logger.warning("worker.broker_lost close=failed reason=transport_released")
 
-            connection.close = close_released  # this connection is dropped right after
-        super().on_connection_error_after_connected(exc)
+class RedisTransport(kombu_redis.Transport):
+    """kombu's Redis transport with RedisChannel (CELERY_BROKER_TRANSPORT for redis:// brokers)."""
+
+    Channel = RedisChannel
+
 
 app = Celery("iam_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")

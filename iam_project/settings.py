@@ -395,6 +395,9 @@ if REDIS_URL:
     # The broker may be a Redis of its own (CELERY_BROKER_URL); by default it is the cache's.
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL
     CELERY_RESULT_BACKEND = None
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        # kombu's Redis transport, surviving the broker going away under a worker (see there).
+        CELERY_BROKER_TRANSPORT = "iam_project.celery:RedisTransport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # A just-in-time expiry is queued with an ETA up to 7 days ahead; Redis would hand an unacked
         # ETA task to another worker after this timeout, so it must outlast the longest grant. A task
@@ -426,7 +429,6 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True  # a worker started before Redis waits for it
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # and one that lost it waits as long as the outage lasts
-CELERY_WORKER_CONSUMER = "iam_project.celery:Consumer"  # survives the broker going away (see there)
 # A task running when the broker goes away finishes: its work is claimed in its own transaction, and
 # the copy Redis hands back after the visibility timeout is dropped as a duplicate.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False

@@ -26,16 +26,19 @@ def use_broker(url, transport_options=None, eager=False):
     app's connection and producer pools are dropped both ways, as after a fork, so nothing stays
     connected to the other broker."""
     conf = celery_app.conf
-    saved = (conf.broker_url, conf.broker_transport_options, conf.task_always_eager)
+    saved = (conf.broker_url, conf.broker_transport, conf.broker_transport_options, conf.task_always_eager)
+    # The transport class settings name for a Redis broker (iam_project.celery) is for Redis URLs only.
+    transport = conf.broker_transport if url.startswith(("redis://", "rediss://")) else None
 
-    def switch(broker_url, options, always_eager):
-        conf.broker_url, conf.broker_transport_options, conf.task_always_eager = broker_url, options, always_eager
+    def switch(broker_url, broker_transport, options, always_eager):
+        conf.broker_url, conf.broker_transport = broker_url, broker_transport
+        conf.broker_transport_options, conf.task_always_eager = options, always_eager
         kombu.pools.reset()  # kombu's pools are shared by connection: close them all, and forget them
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
         celery_app.control.mailbox.__dict__.pop("producer_pool", None)  # control (ping) keeps its own
 
-    switch(url, dict(transport_options or {}), eager)
+    switch(url, transport, dict(transport_options or {}), eager)
     try:
         yield
     finally:
