@@ -10,6 +10,13 @@ DEFAULTS = {
     "TRUSTED_PROXY_COUNT": 0,
     "CONSOLE_PERMISSION": "portal:access",
     "AUDIT_CHAIN_LANES": 8,
+    # The outbox (iam_project/outbox.py).
+    "OUTBOX_BATCH": 100,
+    "OUTBOX_RETRY_SECONDS": 5,
+    "OUTBOX_RETRY_MAX_SECONDS": 300,
+    "OUTBOX_PAUSE_SECONDS": 15,
+    "OUTBOX_REDELIVER_SECONDS": 1800,
+    "OUTBOX_RETENTION_DAYS": 10,
 }
 
 

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from .conf import iam_settings
+from .outbox import OutboxMessage  # noqa: F401  (the outbox's model, loaded with this app's models)
 
 
 class VersionedModel(models.Model):

@@ -389,15 +389,29 @@ OAUTH2_PROVIDER.update({
 })
 
 # --- Celery -------------------------------------------------------------------------------------
+# Tasks published from a transaction go through the outbox (iam_project/outbox.py): written with the
+# transaction, relayed after commit, relayed again by beat when the broker was down.
 if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
+    # The broker may be a Redis of its own (CELERY_BROKER_URL); by default it is the cache's.
+    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL
     CELERY_RESULT_BACKEND = None
-    # A just-in-time expiry is queued with an ETA up to 7 days ahead; Redis would hand an unacked
-    # ETA task to another worker after this timeout, so it must outlast the longest grant.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 8 * 24 * 3600}
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        # kombu's Redis transport, surviving the broker going away under a worker (see there).
+        CELERY_BROKER_TRANSPORT = "iam_project.celery:RedisTransport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A just-in-time expiry is queued with an ETA up to 7 days ahead; Redis would hand an unacked
+        # ETA task to another worker after this timeout, so it must outlast the longest grant. A task
+        # held by a worker killed outright comes back only then: the outbox publishes it again long
+        # before (IAM_OUTBOX_REDELIVER_SECONDS), and handlers drop the duplicate.
+        "visibility_timeout": 8 * 24 * 3600,
+        # A broker that is down or hangs fails a publication within seconds instead of holding the
+        # request (or the worker) forever; the outbox keeps the message and tries again.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
 else:
     # Embedded transport: queues are folders under var/, shared by the web process and the worker.
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
     _queue_dir = VAR_DIR / "celery" / "queue"
     _queue_dir.mkdir(parents=True, exist_ok=True)
     (VAR_DIR / "celery" / "processed").mkdir(parents=True, exist_ok=True)
@@ -410,11 +424,19 @@ else:
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
+# A task is acknowledged when it has run, not when it is received: a worker stopped mid-task leaves
+# it to another. The tasks that must run (mail, expiry) also ask for reject_on_worker_lost.
 CELERY_TASK_ACKS_LATE = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True  # a worker started before Redis waits for it
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # and one that lost it waits as long as the outage lasts
+# A task running when the broker goes away finishes: its work is claimed in its own transaction, and
+# the copy Redis hands back after the visibility timeout is dropped as a duplicate.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+_OUTBOX_RELAY_SECONDS = float(os.environ.get("IAM_OUTBOX_RELAY_SECONDS", "10"))
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-bindings": {
         "task": "roles.tasks.purge_expired_bindings",
@@ -422,10 +444,20 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-jit-grants": {
         "task": "jit.tasks.sweep_grants",
-        "schedule": timedelta(seconds=30),
+        "schedule": timedelta(seconds=float(os.environ.get("IAM_JIT_SWEEP_SECONDS", "30"))),
     },
     "clear-expired-tokens": {
         "task": "clients.tasks.clear_expired_tokens",
+        "schedule": timedelta(hours=1),
+    },
+    "relay-outbox": {
+        "task": "iam_project.tasks.relay_outbox",
+        "schedule": timedelta(seconds=_OUTBOX_RELAY_SECONDS),
+        # A relay still queued when the next is due is dropped: one is enough.
+        "options": {"expires": _OUTBOX_RELAY_SECONDS},
+    },
+    "purge-outbox": {
+        "task": "iam_project.tasks.purge_outbox",
         "schedule": timedelta(hours=1),
     },
 }
@@ -440,6 +472,14 @@ IAM = {
     "CONSOLE_PERMISSION": "portal:access",
     # Independent hash chains of the audit trail: concurrent writers append to different ones.
     "AUDIT_CHAIN_LANES": int(os.environ.get("IAM_AUDIT_CHAIN_LANES", "8")),
+    # The outbox (iam_project/outbox.py): a failed publication is tried again after RETRY seconds,
+    # doubling up to RETRY_MAX; a message published but not handled within REDELIVER seconds of its
+    # due time is published again; handled messages are kept RETENTION days (longer than the broker's
+    # visibility timeout, so a late duplicate is still recognised).
+    "OUTBOX_RETRY_SECONDS": float(os.environ.get("IAM_OUTBOX_RETRY_SECONDS", "5")),
+    "OUTBOX_RETRY_MAX_SECONDS": float(os.environ.get("IAM_OUTBOX_RETRY_MAX_SECONDS", "300")),
+    "OUTBOX_REDELIVER_SECONDS": float(os.environ.get("IAM_OUTBOX_REDELIVER_SECONDS", "1800")),
+    "OUTBOX_RETENTION_DAYS": int(os.environ.get("IAM_OUTBOX_RETENTION_DAYS", "10")),
 }
 
 LOGGING = {

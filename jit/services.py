@@ -4,7 +4,8 @@ Called alike by the API, the console, the commands and the Celery tasks; ``actor
 identity (None for the platform). Every state change locks the request row first, so two approvers
 at once, or an approval racing the expiry sweep, change it once. Every step is an audit event
 (``jit.requested``, ``jit.approved``, ``jit.denied``, ``jit.activated``, ``jit.expired``,
-``jit.revoked``, ``jit.cancelled``); mail goes out through Celery after commit.
+``jit.revoked``, ``jit.cancelled``); mail and the expiry task go to Celery through the outbox, written
+in the same transaction.
 """
 
 import logging
@@ -15,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 import audit
+from iam_project import outbox
 from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
 from iam_project.locking import lock_row
 from roles import engine
@@ -88,10 +90,7 @@ def _record(action, request, **extra):
 
 
 def _notify(kind, request):
-    from .tasks import send_jit_mail
-
-    pk = str(request.pk)
-    transaction.on_commit(lambda: send_jit_mail.delay(kind, pk))
+    outbox.enqueue("jit.tasks.send_jit_mail", args=[kind, str(request.pk)])
 
 
 # --- eligibilities -----------------------------------------------------------------------------------
@@ -292,8 +291,6 @@ def cancel(actor, pk):
 
 def _activate(request, approved_by, comment=""):
     """Create the time-boxed binding and schedule its expiry (ETA task; the beat sweep backs it up)."""
-    from .tasks import expire_grant
-
     now = timezone.now()
     request.starts_at, request.expires_at = now, now + request.duration
     # The eligibility and the approvals were the checks: the binding is made without the granting ones.
@@ -306,8 +303,7 @@ def _activate(request, approved_by, comment=""):
     request.save()
     _record("jit.activated", request, approver=approved_by, startsAt=now.isoformat(),
             expiresAt=request.expires_at.isoformat(), bindingId=str(request.binding.pk))
-    pk, eta = str(request.pk), request.expires_at
-    transaction.on_commit(lambda: expire_grant.apply_async(args=[pk], eta=eta))
+    outbox.enqueue("jit.tasks.expire_grant", args=[str(request.pk)], eta=request.expires_at)
     _notify("approved", request)
 
 

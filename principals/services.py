@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from iam_project import outbox
 from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
 from iam_project.hooks import invalidate_credentials
 from iam_project.locking import lock_row
@@ -80,12 +81,10 @@ def _change_email(actor, principal, new_email):
         principal.properties = {k: v for k, v in principal.properties.items() if k != "emailVerified"}
     if is_same_identity(actor, principal):
         return
-    from .tasks import send_email_changed_notice
-
     principal.renew_security_stamp()
     invalidate_credentials(principal, "principal.email_changed")
-    pk, actor_id = str(principal.pk), (actor.iam_id if actor is not None else "system")
-    transaction.on_commit(lambda: send_email_changed_notice.delay(pk, old_email, actor_id))
+    outbox.enqueue("principals.tasks.send_email_changed_notice",
+                   args=[str(principal.pk), old_email, actor.iam_id if actor is not None else "system"])
 
 
 @transaction.atomic
@@ -225,10 +224,9 @@ def request_password_reset(actor, pk):
     """Queue a temporary password for the principal, mailed by a Celery task.
 
     The temporary password is made inside the task and only ever leaves it by mail: it is not
-    returned, logged, or put on the broker.
+    returned, logged, or put in the outbox or on the broker. The task is written to the outbox in
+    this transaction, so a reset that commits is mailed even if the broker is down at that moment.
     """
-    from .tasks import send_temporary_password
-
     principal = lock_principal(pk)
     if actor is not None and actor.identity_type == "principal" and actor.pk == principal.pk:
         # A reset locks its target out until a new password is set: one's own is changed, not reset.
@@ -238,8 +236,7 @@ def request_password_reset(actor, pk):
         raise Conflict("The principal is suspended; unsuspend it before resetting its password.")
     # The stamp ties the reset to the principal as it is now: if its email changes before the task
     # runs, the reset is void and no password goes to the new address.
-    pk, stamp = str(principal.pk), principal.security_stamp
-    transaction.on_commit(lambda: send_temporary_password.delay(pk, stamp))
+    outbox.enqueue("principals.tasks.send_temporary_password", args=[str(principal.pk), principal.security_stamp])
     return principal
 
 

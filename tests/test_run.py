@@ -120,3 +120,60 @@ def _serving(port):
         return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
     except requests.ConnectionError:
         return False
+
+
+RESET_SCRIPT = """
+from django.contrib.auth import get_user_model
+from principals import services
+principal = get_user_model()(email="busy@example.com")
+principal.set_unusable_password()
+principal.save()
+services.request_password_reset(None, principal.pk)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads the process tree from Linux's /proc")
+def test_a_task_in_progress_completes_when_the_run_is_stopped(tmp_path):
+    """SIGTERM reaches the worker as a warm shutdown: the mail it is sending goes out, and its outbox
+    message is marked handled, before the run ends."""
+    import sqlite3
+
+    port = _free_port()
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("IAM_", "DJANGO_")) and key not in ("DATABASE_URL", "REDIS_URL")}
+    marker = tmp_path / "sending"
+    env.update({"IAM_VAR_DIR": str(tmp_path / "var"), "PYTHONUNBUFFERED": "1",
+                "EMAIL_BACKEND": "tests.e2e.slowmail.EmailBackend", "SLOW_MAIL_MARKER": str(marker),
+                "SLOW_MAIL_SECONDS": "4"})
+    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=120)
+    log = tmp_path / "run.log"
+    with log.open("w") as out:
+        supervisor = subprocess.Popen([sys.executable, "-m", "iam_project.run", "--host", "127.0.0.1",
+                                       "--port", str(port), "--concurrency", "1"],
+                                      cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "ready." not in log.read_text() or not _serving(port):
+            assert supervisor.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+        done = subprocess.run([sys.executable, "manage.py", "shell", "-c", RESET_SCRIPT], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr[-3000:]
+        while not marker.exists():  # the worker is in the middle of the mail
+            assert time.monotonic() < deadline + 30, log.read_text()[-3000:]
+            time.sleep(0.1)
+
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(timeout=30) == 0
+        text = log.read_text()
+        assert "Warm shutdown" in text and "run.stopped web_exit=0 worker_exit=0" in text
+        assert "Cold shutdown" not in text and "run.kill" not in text
+        mail = "".join(path.read_text() for path in (tmp_path / "var" / "mail").glob("*"))
+        assert "To: busy@example.com" in mail and "Your temporary Portcullis password" in mail
+        with sqlite3.connect(tmp_path / "var" / "portcullis.sqlite3") as db:
+            assert db.execute("SELECT status FROM platform_outboxmessage").fetchall() == [("done",)]
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+            supervisor.wait()
