@@ -24,7 +24,6 @@ import os
 
 from django.conf import settings
 from django.http import HttpResponse
-from django.utils.module_loading import import_string
 from prometheus_client import (
     CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, disable_created_metrics, generate_latest,
 )
@@ -104,23 +103,20 @@ def connect():
 
 # --- The outbox's depth: read when scraped ---------------------------------------------------------------
 
-OUTBOX_MODEL = "iam_project.outbox.OutboxMessage"
 _outbox_depth = None
 
 
 def register_outbox_depth(read):
     """``read()`` -> the number of outbox messages not yet relayed; reported as ``portcullis_outbox_depth``
-    at each scrape. Without a registration the outbox model, when it exists, is counted directly."""
+    at each scrape. By default, ``iam_project.outbox.pending_count``."""
     global _outbox_depth
     _outbox_depth = read
 
 
 def _default_outbox_depth():
-    try:
-        model = import_string(OUTBOX_MODEL)
-    except ImportError:
-        return None
-    return model.objects.filter(sent_at__isnull=True).count()
+    from .outbox import pending_count
+
+    return pending_count()
 
 
 class OutboxDepthCollector:
