@@ -17,6 +17,10 @@ DEFAULTS = {
     "OUTBOX_PAUSE_SECONDS": 15,
     "OUTBOX_REDELIVER_SECONDS": 1800,
     "OUTBOX_RETENTION_DAYS": 10,
+    # Multi-factor sign-in (mfa app; iam_project.stepup): a second factor no older than this is needed
+    # before privileged operations (None: step-up off); a sign-in waiting for its second factor expires.
+    "MFA_STEP_UP_MINUTES": 10,
+    "MFA_PENDING_SECONDS": 300,
 }
 
 

@@ -42,6 +42,33 @@ class ConsoleAuthenticationForm(AdminAuthenticationForm):
             raise self.get_invalid_login_error()
 
 
+def _console_login_view():
+    from django.contrib.auth.views import LoginView
+
+    class ConsoleLoginView(LoginView):
+        def form_valid(self, form):
+            from .signin import second_step
+
+            return (second_step(self.request, form.get_user(), self.get_success_url(), face="console")
+                    or super().form_valid(form))
+
+    return ConsoleLoginView
+
+
+class _LazyLoginView:
+    """Django's LoginView imports the user model: made on first use, not when this module loads."""
+
+    view = None
+
+    def as_view(self, **kwargs):
+        if self.view is None:
+            self.view = _console_login_view()
+        return self.view.as_view(**kwargs)
+
+
+ConsoleLoginView = _LazyLoginView()
+
+
 class ConsoleSite(admin.AdminSite):
     site_header = "Portcullis"
     site_title = "Portcullis console"
@@ -50,6 +77,29 @@ class ConsoleSite(admin.AdminSite):
     # The principals app puts its own form here (through its service) from its admin module.
     password_change_form = PasswordChangeForm
     enable_nav_sidebar = True
+
+    def login(self, request, extra_context=None):
+        """Django's sign-in page, except that a correct password hands over to the second step (a
+        second factor, or enrolment where one is required) before anyone is signed in."""
+        from django.contrib.auth import REDIRECT_FIELD_NAME
+        from django.http import HttpResponseRedirect
+        from django.urls import reverse
+
+        if request.method == "GET" and self.has_permission(request):
+            return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+        context = {
+            **self.each_context(request),
+            "title": "Log in",
+            "subtitle": None,
+            "app_path": request.get_full_path(),
+            "username": request.user.get_username(),
+        }
+        if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+            context[REDIRECT_FIELD_NAME] = reverse("admin:index", current_app=self.name)
+        context.update(extra_context or {})
+        request.current_app = self.name
+        return ConsoleLoginView.as_view(extra_context=context, authentication_form=self.login_form,
+                                        template_name=self.login_template or "admin/login.html")(request)
 
     def password_change(self, request, extra_context=None):
         """Django's view with ``password_change_form``, so the change goes through the principals service."""

@@ -26,6 +26,9 @@ class AccessContext:
     identity: object = None            # the authenticated principal or client; None for the platform
     scopes: tuple | None = None        # the access token's scopes; None: full (a session, a task, a command)
     at: datetime | None = None         # the moment decisions are made for; None: the clock
+    # How the identity authenticated (iam_project.stepup.Authentication): set for every request (empty
+    # until a session or token names it); None where nobody signed in — a command, a task.
+    authentication: object = None
 
     def is_acting(self, identity):
         """Is ``identity`` the one this context acts as? Its scopes and address apply only to it."""
@@ -55,7 +58,7 @@ def get_context() -> AccessContext:
 
 @contextlib.contextmanager
 def request_context(actor=SYSTEM_ACTOR, actor_type=None, request_id=None, ip=None, user_agent="", identity=None,
-                    scopes=None):
+                    scopes=None, authentication=None):
     """Set the context for the block; always restored in ``finally``. ``actor`` is an iam_id or 'system';
     ``identity`` the acting principal or client, when known (commands run with ``--actor``)."""
     if identity is not None:
@@ -71,6 +74,7 @@ def request_context(actor=SYSTEM_ACTOR, actor_type=None, request_id=None, ip=Non
             user_agent=user_agent[:512],
             identity=identity,
             scopes=tuple(scopes) if scopes is not None else None,
+            authentication=authentication,
         )
     )
     try:
@@ -79,11 +83,13 @@ def request_context(actor=SYSTEM_ACTOR, actor_type=None, request_id=None, ip=Non
         _current.reset(token)
 
 
-def authenticate(identity, scopes=None):
+def authenticate(identity, scopes=None, authentication=None):
     """Name the authenticated identity once authentication has run (DRF authenticates lazily), with
-    its access token's scopes (None for a session: full)."""
-    _current.set(replace(_current.get(), actor=identity.iam_id, actor_type=identity.identity_type,
-                         identity=identity, scopes=tuple(scopes) if scopes is not None else None))
+    its access token's scopes (None for a session: full) and how it authenticated (kept when not given)."""
+    current = _current.get()
+    _current.set(replace(current, actor=identity.iam_id, actor_type=identity.identity_type,
+                         identity=identity, scopes=tuple(scopes) if scopes is not None else None,
+                         authentication=authentication if authentication is not None else current.authentication))
 
 
 def set_actor(actor, actor_type):

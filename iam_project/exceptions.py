@@ -113,7 +113,8 @@ def problem_exception_handler(exc, context):
     if isinstance(exc, IAMError) and exc.status == 403:
         record_refusal(context, exc)
     if isinstance(exc, IAMError):
-        return problem(exc.status, exc.title, exc.detail or exc.title, exc.code, exc.errors or None, request=request)
+        return problem(exc.status, exc.title, exc.detail or exc.title, exc.code, exc.errors or None,
+                       getattr(exc, "headers", None), request=request)
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"nonFieldErrors": exc.messages}
         return problem(400, "Invalid input", "The request has invalid fields.", "invalid", errors, request=request)

@@ -5,6 +5,7 @@ import uuid
 
 from .conf import iam_settings
 from .context import authenticate, request_context
+from .stepup import Authentication, from_session
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -34,6 +35,7 @@ class RequestContextMiddleware:
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
             actor="anonymous",
             actor_type="anonymous",
+            authentication=Authentication(),  # a request proves nothing until a session or token says so
         ):
             response = self.get_response(request)
         response["X-Request-ID"] = request_id
@@ -43,5 +45,5 @@ class RequestContextMiddleware:
         # Session users are known by now; bearer tokens are named later by the DRF authenticator.
         user = getattr(request, "user", None)
         if user is not None and getattr(user, "is_authenticated", False):
-            authenticate(user)
+            authenticate(user, authentication=from_session(getattr(request, "session", None)))
         return None

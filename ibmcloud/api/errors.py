@@ -49,7 +49,10 @@ def ibm_exception_handler(exc, context):
         message = exc.detail or exc.title
         if exc.errors:
             message = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.errors.items())
-        return ibm_error(exc.status, message, raw)
+        response = ibm_error(exc.status, message, raw)
+        for name, value in (getattr(exc, "headers", None) or {}).items():  # a step-up challenge (RFC 9470)
+            response[name] = value
+        return response
     if isinstance(exc, DjangoValidationError):  # a model's own validation: a 400 naming the fields
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"nonFieldErrors": exc.messages}
         return ibm_error(400, "; ".join(f"{f}: {' '.join(m)}" for f, m in errors.items()), raw)
