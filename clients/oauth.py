@@ -27,6 +27,7 @@ from oauthlib.openid import Server
 
 import audit
 from iam_project import metrics
+from iam_project.stepup import from_session_values
 
 from .grants import (
     API_KEY_GRANT, REFRESH_TOKEN_EXPIRED, TOKEN_SERVICE_GRANT_TYPES, ApiKeyGrant, record_api_key_refusal,
@@ -46,7 +47,7 @@ OFFERED_CODE_CHALLENGE_METHODS = ("S256",)
 
 # Claims this server issues in ID tokens and at the userinfo endpoint (discovery lists them all).
 ISSUED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "jti",
-                 "email", "email_verified", "name", "updated_at")
+                 "email", "email_verified", "name", "updated_at", "amr", "acr")
 
 # The server's own bookkeeping inside an authorization code's stored ``claims`` (the OIDC claims
 # request otherwise): when the user signed in, and whether the code was exchanged. Always
@@ -54,6 +55,19 @@ ISSUED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_ha
 CODE_STATE_KEY = "_portcullis"
 # How long an exchanged code is kept to recognise a second use (DOT's hourly purge removes it after).
 CODE_REUSE_WINDOW = timedelta(hours=1)
+
+
+def authentication_claims(request, with_time=True):
+    """``amr`` and ``acr`` (and ``auth_time``) of the sign-in an authorization code came from; empty for
+    grants without one (client credentials, API keys, refresh)."""
+    authentication = from_session_values(getattr(request, "auth_time", None), getattr(request, "amr", None))
+    claims = {}
+    if with_time and authentication.auth_time is not None:
+        claims["auth_time"] = int(authentication.auth_time)
+    if authentication.amr:
+        claims["amr"] = list(authentication.amr)
+        claims["acr"] = authentication.acr
+    return claims
 
 
 def _token_subject(request):
@@ -282,7 +296,8 @@ class IAMOAuth2Validator(OAuth2Validator):
                 claims = {}
         claims = dict(claims) if isinstance(claims, dict) else {}
         claims.pop(CODE_STATE_KEY, None)
-        request.claims = {**claims, CODE_STATE_KEY: {"auth_time": getattr(request, "auth_time", None)}}
+        request.claims = {**claims, CODE_STATE_KEY: {"auth_time": getattr(request, "auth_time", None),
+                                                     "amr": list(getattr(request, "amr", None) or [])}}
         try:
             return super()._create_authorization_code(request, code, expires)
         finally:
@@ -321,6 +336,7 @@ class IAMOAuth2Validator(OAuth2Validator):
             request.nonce = grant.nonce
         request.claims = claims or None
         request.auth_time = state.get("auth_time")
+        request.amr = state.get("amr") if isinstance(state.get("amr"), list) else []
         return True
 
     def confirm_redirect_uri(self, client_id, code, redirect_uri, client, *args, **kwargs):
@@ -435,6 +451,7 @@ class IAMOAuth2Validator(OAuth2Validator):
         auth_time = getattr(request, "auth_time", None)
         if auth_time:
             claims["auth_time"] = int(auth_time)
+        claims.update(authentication_claims(request, with_time=False))
         return claims, expiration
 
     # --- tokens ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from oauth2_provider.models import get_application_model
 
 from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
 from iam_project.locking import lock_row
+from iam_project.stepup import require_step_up
 from roles import engine
 from roles.authority import ensure_can_manage, ensure_holds_entries, ensure_not_self, is_full_owner
 from roles.models import RoleBinding
@@ -363,6 +364,7 @@ def create_api_key(actor, owner, name, description="", expires_at=None, restrict
     ensure_may_manage_keys_of(actor, owner)
     if getattr(owner, "is_system", False):
         raise Forbidden("System clients cannot be given API keys.")
+    require_step_up(actor, "create an API key")  # a recent second factor (iam_project.stepup)
     value = generate_api_key_value()
     key = ApiKey.objects.create(
         name=name, description=description or "", iam_id=owner.iam_id, prefix=value[:12],

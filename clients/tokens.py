@@ -72,6 +72,11 @@ def signed_access_token(request):
     }
     if via_token_service(request):
         claims.update(token_service_claims(request))
+    # How the principal signed in (RFC 9068 §2.2.1: auth_time, amr, acr), so that any verifier of the JWT
+    # can apply step-up (iam_project.stepup) without asking the server.
+    from .oauth import authentication_claims
+
+    claims.update(authentication_claims(request))
     token = jwt.JWT(header={"alg": "RS256", "typ": "at+jwt", "kid": key.thumbprint()}, claims=claims)
     token.make_signed_token(key)
     return token.serialize()

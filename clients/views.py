@@ -30,6 +30,8 @@ from oauthlib.common import Request as OauthlibRequest
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 from oauthlib.openid.connect.core.exceptions import InteractionRequired
 
+from iam_project.signin import second_step
+from iam_project.stepup import ACR_VALUES, from_session, from_token_claims, token_claims
 from principals.forms import ConsolePasswordChangeForm
 from roles import engine
 
@@ -88,6 +90,12 @@ class LoginView(auth_views.LoginView):
 
     template_name = "oauth/login.html"
     redirect_authenticated_user = False
+
+    def form_valid(self, form):
+        """A correct password signs in only once the second step (a second factor, or an enrolment the
+        policy requires) is done: ``iam_project.signin`` hands over to the mfa app."""
+        return second_step(self.request, form.get_user(), self.get_success_url(), face="oauth") or \
+            super().form_valid(form)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -211,6 +219,9 @@ class AuthorizationView(oauth_views.AuthorizationView):
                 return self.silent_error(oauth_errors.LoginRequired, credentials, application,
                                          "The user must sign in again.")
             return self.reauthenticate()
+        unmet = self.unmet_acr(request)
+        if unmet:
+            return self.step_up_or_refuse(unmet, credentials, application)
         if request.user.must_change_password:
             if self.silent:
                 return self.silent_error(InteractionRequired, credentials, application,
@@ -220,6 +231,26 @@ class AuthorizationView(oauth_views.AuthorizationView):
             request.GET = request.GET.copy()
             request.GET["prompt"] = " ".join(sorted(prompt - {"login"}))
         return super().get(request, *args, **kwargs)
+
+    def unmet_acr(self, request):
+        """The ``acr_values`` this server knows (others are ignored: OIDC Core §3.1.2.1 makes them
+        voluntary) when the session meets none of them; empty when met or none was asked."""
+        known = [v for v in request.GET.get("acr_values", "").split() if v in ACR_VALUES]
+        if not known or any(from_session(request.session).satisfies(v) for v in known):
+            return []
+        return known
+
+    def step_up_or_refuse(self, unmet, credentials, application):
+        """The session lacks the asked ``acr``: a principal with a second factor verifies it and comes
+        back here; otherwise (or under prompt=none) the client hears ``unmet_authentication_requirements``
+        (OpenID Connect Unmet Authentication Requirements 1.0, the answer RFC 9470 §5 points to)."""
+        from mfa.services import has_factor
+
+        if not self.silent and has_factor(self.request.user):
+            target = self.request.get_full_path()
+            return HttpResponseRedirect(f"{reverse('mfa-verify')}?{django_urlencode({'next': target})}")
+        return self.silent_error(UnmetAuthenticationRequirements, credentials, application,
+                                 f"This sign-in does not meet {' or '.join(unmet)}.")
 
     def render_to_response(self, context, **response_kwargs):
         """The consent page, under prompt=none, becomes consent_required."""
@@ -231,13 +262,20 @@ class AuthorizationView(oauth_views.AuthorizationView):
 
     def create_authorization_response(self, request, scopes, credentials, allow):
         """The code remembers when the user signed in: the ID token's auth_time."""
-        credentials = {**credentials, "auth_time": session_auth_time(request)}
+        credentials = {**credentials, "auth_time": session_auth_time(request),
+                       "amr": list(from_session(request.session).amr)}
         return super().create_authorization_response(request, scopes, credentials, allow)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["scope_pairs"] = list(zip(context.get("scopes", []), context.get("scopes_descriptions", [])))
         return context
+
+
+class UnmetAuthenticationRequirements(oauth_errors.OAuth2Error):
+    """The authorization server cannot meet the requested ``acr_values`` for this sign-in."""
+
+    error = "unmet_authentication_requirements"
 
 
 class TokenView(oauth_views.TokenView):
@@ -309,6 +347,11 @@ class IntrospectTokenView(OAuthLibMixin, View):
         }
         if token.resource:
             data["aud"] = token.resource
+        # How the principal authenticated, from the token's own claims (the value matched the stored checksum).
+        claims = token_claims(token_value)
+        for name in ("auth_time", "amr", "acr"):
+            if name in claims:
+                data[name] = claims[name]
         if not token.user:
             data["sub"] = token.application.client_id
         if self.may_see(caller, token, identity):
@@ -375,6 +418,7 @@ def discovery_fields(request, view):
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "claims_supported": list(ISSUED_CLAIMS),
+        "acr_values_supported": list(ACR_VALUES),
         "prompt_values_supported": ["none", "login"],
         "claims_parameter_supported": False,
         "request_parameter_supported": False,

@@ -582,3 +582,28 @@ MIDDLEWARE.insert(0, "django_prometheus.middleware.PrometheusBeforeMiddleware")
 MIDDLEWARE += ["django_prometheus.middleware.PrometheusAfterMiddleware"]
 IAM_METRICS_ALLOWED_IPS = env_list("IAM_METRICS_ALLOWED_IPS", "127.0.0.0/8,::1/128")
 IAM_METRICS_TOKEN = os.environ.get("IAM_METRICS_TOKEN", "")
+
+# --- Multi-factor sign-in (mfa app: django-otp for authenticator apps and recovery codes, django-otp-webauthn
+# for passkeys and security keys). Who must use a second factor is the platform's policy (mfa.MfaPolicy, the
+# IBM face's account setting ``mfa``); privileged operations need one verified in the last
+# IAM_MFA_STEP_UP_MINUTES (0 or "off": step-up off). Added as a block of its own.
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static",
+                   "django_otp_webauthn", "mfa"]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "django_otp.middleware.OTPMiddleware")
+_step_up = os.environ.get("IAM_MFA_STEP_UP_MINUTES", "10").strip().lower()
+IAM["MFA_STEP_UP_MINUTES"] = None if _step_up in {"0", "off", "none", ""} else float(_step_up)
+IAM["MFA_PENDING_SECONDS"] = int(os.environ.get("IAM_MFA_PENDING_SECONDS", "300"))
+OTP_TOTP_ISSUER = os.environ.get("IAM_MFA_ISSUER", "Portcullis")
+OTP_WEBAUTHN_HELPER_CLASS = "mfa.webauthn.PasskeyHelper"
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = True
+# The WebAuthn relying party: by default the host the browser asked for (ALLOWED_HOSTS vets it) and its origin.
+IAM_WEBAUTHN_RP_ID = os.environ.get("IAM_WEBAUTHN_RP_ID", "")
+IAM_WEBAUTHN_RP_NAME = os.environ.get("IAM_WEBAUTHN_RP_NAME", "Portcullis")
+IAM_WEBAUTHN_ORIGINS = env_list("IAM_WEBAUTHN_ORIGINS")
+# django-otp-webauthn's own settings, for its system checks: the ceremonies ask mfa.webauthn.PasskeyHelper,
+# which uses IAM_WEBAUTHN_ORIGINS or the request's own origin. (Browsers run WebAuthn on https or localhost.)
+OTP_WEBAUTHN_RP_ID_CALLABLE = "mfa.webauthn.relying_party_id"
+OTP_WEBAUTHN_RP_NAME = IAM_WEBAUTHN_RP_NAME
+OTP_WEBAUTHN_ALLOWED_ORIGINS = IAM_WEBAUTHN_ORIGINS or [
+    IAM_SITE_URL.rstrip("/") if IAM_SITE_URL.startswith(("https://", "http://localhost")) else "http://localhost"]

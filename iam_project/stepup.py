@@ -74,6 +74,14 @@ def from_session(session):
     )
 
 
+def from_session_values(auth_time, amr):
+    """An authentication from stored values (an authorization code's): bad values count as none."""
+    return Authentication(
+        auth_time=float(auth_time) if isinstance(auth_time, (int, float)) and not isinstance(auth_time, bool) else None,
+        amr=tuple(str(m) for m in amr) if isinstance(amr, (list, tuple)) else (),
+    )
+
+
 def record_in_session(session, amr, auth_time=None):
     """Remember a completed authentication in the session. Side effect: writes two session keys."""
     session[AUTH_TIME_SESSION_KEY] = auth_time if auth_time is not None else time.time()
@@ -130,17 +138,31 @@ def is_recent_multi_factor(authentication, now=None):
     return authentication.multi_factor and age is not None and -60 <= age <= seconds
 
 
+# Who can step up at all: the app that knows second factors registers it (``register_applies``); a
+# principal with no factor has nothing to verify. Until one is registered, every principal is asked.
+_applies = None
+
+
+def register_applies(check):
+    """``check(principal)`` -> bool: does step-up apply to this principal (has it a second factor)?"""
+    global _applies
+    _applies = check
+
+
 def require_step_up(actor, what):
     """Refuse ``what`` unless the acting principal verified a second factor within the step-up window.
 
     Applies to people acting through a sign-in or a token (the access context holds an
-    authentication): programs (clients) have no second factor, and operator commands and tasks act
-    without a sign-in. Raises StepUpRequired (401) otherwise; no side effect."""
+    authentication): programs (clients) have no second factor, operator commands and tasks act
+    without a sign-in, and a principal with no second factor has none to verify (where the policy
+    requires one it cannot sign in without enrolling). Raises StepUpRequired (401) otherwise; no side effect."""
     context = get_context()
     authentication = getattr(context, "authentication", None)
     if authentication is None or actor is None or getattr(actor, "identity_type", None) != "principal":
         return
     if not context.is_acting(actor) or is_recent_multi_factor(authentication):
+        return
+    if _applies is not None and not _applies(actor):
         return
     minutes = iam_settings.MFA_STEP_UP_MINUTES
     raise StepUpRequired(f"To {what}, verify a second factor (one verified in the last {minutes:g} minutes counts).")

@@ -25,6 +25,7 @@ resources = [
     path("", include("roles.api.urls")),
     path("", include("audit.api.urls")),
     path("", include("jit.api.urls")),
+    path("", include("mfa.api.urls")),
 ]
 
 urlpatterns = [
@@ -34,6 +35,7 @@ urlpatterns = [
     path("", include("ibmcloud.api.urls")),
     path("oauth/", include("clients.oauth_urls", namespace="oauth2_provider")),
     path("oauth/", include(account_urls)),
+    path("", include("mfa.urls")),  # second factors: sign-in step, enrolment, self-service, passkeys
     # Discovery at the site root too: OpenID Connect's and RFC 8414's (path-inserted) form for
     # the issuer <site>/oauth — one issuer everywhere.
     re_path(r"^\.well-known/openid-configuration/?$", ConnectDiscoveryInfoView.as_view()),

@@ -19,6 +19,7 @@ import audit
 from iam_project import outbox
 from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
 from iam_project.locking import lock_row
+from iam_project.stepup import require_step_up
 from roles import engine
 from roles.choices import BindingSourceChoices
 from roles.models import OWNER_ROLE, RoleBinding
@@ -192,6 +193,8 @@ def request_access(requester, role, duration, justification="", scope=""):
     fitting = [e for e in fitting if justification or not e.justification_required]
     # The least demanding eligibility that fits applies: no approval first, then fewest approvals.
     chosen = min(fitting, key=lambda e: (e.approval_required, e.approvals_required, str(e.pk)))
+    if not chosen.approval_required:  # activating at once: a recent second factor (iam_project.stepup)
+        require_step_up(requester, "activate a just-in-time grant")
     try:
         with transaction.atomic():  # the partial unique constraint settles a race between two requests
             request = AccessRequest.objects.create(
@@ -248,6 +251,7 @@ def approve(actor, pk, comment=""):
     request = lock_request(pk)
     _ensure_pending(request)
     _ensure_can_decide(actor, request)
+    require_step_up(actor, "approve an access request")  # a recent second factor (iam_project.stepup)
     approver = actor_iam_id(actor)
     try:
         with transaction.atomic():

@@ -125,6 +125,15 @@ def primary_factors(principal, passkey_only=False):
     return [f for f in factors(principal) if f.kind in kinds]
 
 
+def has_factor(principal):
+    """Has the principal a confirmed authenticator app or passkey (the step-up check applies to it)?
+    Two indexed queries, no row loaded."""
+    if getattr(principal, "identity_type", None) != "principal":
+        return False
+    return (TOTPDevice.objects.filter(user=principal, confirmed=True).exists()
+            or WebAuthnCredential.objects.filter(user=principal, confirmed=True).exists())
+
+
 def is_enrolled(principal, passkey_only=False):
     return bool(primary_factors(principal, passkey_only))
 

@@ -35,16 +35,21 @@ class StepUpNeeded(webauthn_errors.OTPWebAuthnApiError):
     default_code = "step_up_required"
 
 
+def relying_party_id(request):
+    """The relying party ID: ``IAM_WEBAUTHN_RP_ID``, else the host name the browser asked for."""
+    configured = getattr(settings, "IAM_WEBAUTHN_RP_ID", "")
+    if configured:
+        return configured
+    host = request.get_host()
+    return host.rsplit(":", 1)[0] if not host.endswith("]") else host
+
+
 class PasskeyHelper(WebAuthnHelper):
     """The relying party is this site: ``IAM_WEBAUTHN_RP_ID`` / ``IAM_WEBAUTHN_ORIGINS`` when set, else
     the host the browser asked for (ALLOWED_HOSTS has vetted it) and its origin."""
 
     def get_relying_party_domain(self):
-        configured = getattr(settings, "IAM_WEBAUTHN_RP_ID", "")
-        if configured:
-            return configured
-        host = self.request.get_host()
-        return host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        return relying_party_id(self.request)
 
     def get_relying_party_name(self):
         return getattr(settings, "IAM_WEBAUTHN_RP_NAME", "") or "Portcullis"
