@@ -21,6 +21,8 @@ DEFAULTS = {
     # before privileged operations (None: step-up off); a sign-in waiting for its second factor expires.
     "MFA_STEP_UP_MINUTES": 10,
     "MFA_PENDING_SECONDS": 300,
+    # Holders of these roles must use a second factor whatever the level (the policy row's first value).
+    "MFA_REQUIRED_ROLES": ["system:owner"],
 }
 
 

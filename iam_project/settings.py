@@ -594,6 +594,8 @@ MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.Authenticatio
 _step_up = os.environ.get("IAM_MFA_STEP_UP_MINUTES", "10").strip().lower()
 IAM["MFA_STEP_UP_MINUTES"] = None if _step_up in {"0", "off", "none", ""} else float(_step_up)
 IAM["MFA_PENDING_SECONDS"] = int(os.environ.get("IAM_MFA_PENDING_SECONDS", "300"))
+# The policy's first value for the roles whose holders must use a second factor (later: the API, the console).
+IAM["MFA_REQUIRED_ROLES"] = env_list("IAM_MFA_REQUIRED_ROLES", "system:owner")
 OTP_TOTP_ISSUER = os.environ.get("IAM_MFA_ISSUER", "Portcullis")
 OTP_WEBAUTHN_HELPER_CLASS = "mfa.webauthn.PasskeyHelper"
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = True

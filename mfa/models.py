@@ -18,7 +18,6 @@ from iam_project.models import TimestampedModel, VersionedModel
 MFA_LEVELS = ("NONE", "NONE_NO_ROPC", "TOTP", "TOTP4ALL", "LEVEL1", "LEVEL2", "LEVEL3")
 NOT_REQUIRED_LEVELS = ("NONE", "NONE_NO_ROPC")
 PASSKEY_LEVEL = "LEVEL3"
-DEFAULT_REQUIRED_ROLES = ["system:owner"]
 
 
 def new_reference():
@@ -26,7 +25,10 @@ def new_reference():
 
 
 def default_required_roles():
-    return list(DEFAULT_REQUIRED_ROLES)
+    """The roles whose holders must use a second factor when the policy row is made (IAM MFA_REQUIRED_ROLES)."""
+    from iam_project.conf import iam_settings
+
+    return list(iam_settings.MFA_REQUIRED_ROLES or [])
 
 
 class MfaPolicy(VersionedModel, TimestampedModel):
