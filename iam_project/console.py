@@ -199,6 +199,10 @@ class ServiceAdminMixin:
         from django.contrib import messages
         from django.http import HttpResponseRedirect
 
+        from .stepup import StepUpRequired
+
+        if isinstance(exc, StepUpRequired):
+            raise exc  # to verify a second factor first (iam_project.stepup.StepUpRedirectMiddleware)
         fields = "; ".join(f"{k}: {' '.join(v)}" for k, v in (exc.errors or {}).items())
         if exc.status == 403:  # a least-privilege refusal, recorded as on the API
             record_console_refusal(request, request.user, None, exc.detail or exc.title)
@@ -230,12 +234,15 @@ class ServiceAdminMixin:
         from django.contrib import messages
 
         from .errors import IAMError
+        from .stepup import StepUpRequired
 
         count = 0
         for obj in objects:
             try:
                 operation(request.user, obj.pk)
                 count += 1
+            except StepUpRequired:
+                raise  # to verify a second factor first (iam_project.stepup.StepUpRedirectMiddleware)
             except IAMError as exc:
                 if exc.status == 403:
                     record_console_refusal(request, request.user, None, f"{obj}: {exc.detail or exc.title}",

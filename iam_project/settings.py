@@ -591,6 +591,7 @@ INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plug
                    "django_otp_webauthn", "mfa"]
 MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
                   "django_otp.middleware.OTPMiddleware")
+MIDDLEWARE += ["iam_project.stepup.StepUpRedirectMiddleware"]  # console pages: verify, then back
 _step_up = os.environ.get("IAM_MFA_STEP_UP_MINUTES", "10").strip().lower()
 IAM["MFA_STEP_UP_MINUTES"] = None if _step_up in {"0", "off", "none", ""} else float(_step_up)
 IAM["MFA_PENDING_SECONDS"] = int(os.environ.get("IAM_MFA_PENDING_SECONDS", "300"))

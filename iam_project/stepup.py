@@ -166,3 +166,25 @@ def require_step_up(actor, what):
         return
     minutes = iam_settings.MFA_STEP_UP_MINUTES
     raise StepUpRequired(f"To {what}, verify a second factor (one verified in the last {minutes:g} minutes counts).")
+
+
+class StepUpRedirectMiddleware:
+    """A page (the console, the account pages) whose operation asked for step-up sends the browser to
+    verify a second factor, then back to the page (a POSTed action is then made again by the person).
+    The APIs answer StepUpRequired themselves (401 with the RFC 9470 challenge) and never get here."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, StepUpRequired):
+            return None
+        from django.http import HttpResponseRedirect
+        from django.urls import reverse
+        from django.utils.http import urlencode
+
+        back = request.get_full_path() if request.method == "GET" else request.path
+        return HttpResponseRedirect(f"{reverse('mfa-verify')}?{urlencode({'next': back})}")

@@ -23,6 +23,13 @@ from .lockout import count_failure, credentials_of, is_locked
 logger = logging.getLogger(__name__)
 
 
+def me(request):
+    """The signed-in principal as a model instance (request.user is a lazy wrapper the audit cannot name)."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(pk=request.user.pk)
+
+
 def safe_next(request, default=""):
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
@@ -51,7 +58,7 @@ class VerifyView(View):
 
     def subject(self, request):
         if request.user.is_authenticated:
-            return request.user, None
+            return me(request), None
         return signin.pending(request)
 
     def render_page(self, request, principal, pending, error=None, status=200):
@@ -154,7 +161,7 @@ class ManageView(LoginRequiredMixin, View):
 
     def post(self, request):
         action = request.POST.get("action", "")
-        user = request.user
+        user = me(request)
         try:
             if action == "totp-begin":
                 device = services.begin_totp(user, user, request.POST.get("name") or "Authenticator app")

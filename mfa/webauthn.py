@@ -103,7 +103,7 @@ class CompleteRegistrationView(RegistrationMixin, webauthn_views.CompleteCredent
         helper = self.get_helper()
         with rewrite_exceptions(logger=logging.getLogger("django_otp_webauthn")), transaction.atomic():
             device = helper.register_complete(user=user, state=state, data=self.request.data)
-            audit.record("mfa.enrolled", user, actor=user.iam_id, actor_type="principal",
+            audit.record("mfa.enrolled", device.user, actor=user.iam_id, actor_type="principal",
                          details={"factor": "passkey", "factorId": f"passkey-{device.pk}", "name": device.name,
                                   "discoverable": device.discoverable})
         logger.info("mfa.enrolled iam_id=%s factor=passkey id=%s", user.iam_id, device.pk)
