@@ -95,6 +95,11 @@ def update_account_settings(actor, version, changes):
             setattr(row, field, value)
     if errors:
         raise InvalidInput(errors)
+    # mfa: the platform's multi-factor policy is this setting (one setting; its change needs step-up).
+    if changes.get("mfa") is not None:
+        from mfa.services import set_policy
+
+        set_policy(actor, level=changes["mfa"], field_names={"level": "mfa"})
     row.save()
     return row
 

@@ -381,6 +381,7 @@ def status(principal, current=None):
     kinds = {f.kind for f in found}
     enrolled = is_enrolled(principal, need.passkey_only) if found else False
     return {
+        "level": (current or policy()).level,
         "required": need.required,
         "passkeyOnly": need.passkey_only,
         "reason": need.reason,
@@ -404,7 +405,7 @@ def create_report(actor):
     for principal in get_user_model().objects.order_by("email"):
         state = status(principal, current)
         users.append({"iam_id": principal.iam_id, "email": principal.email, "name": principal.display_name,
-                      **{k: v for k, v in state.items() if k != "factors"}})
+                      "level": current.level, **{k: v for k, v in state.items() if k != "factors"}})
     MfaReport.objects.filter(created_at__lt=timezone.now() - REPORT_RETENTION).delete()
     report = MfaReport.objects.create(created_by=getattr(actor, "iam_id", "system"), users=users)
     audit.record("mfa.report_created", target_type="mfaReport", target_id=report.reference,

@@ -583,7 +583,7 @@ class AccountSettingsSerializer(serializers.Serializer):
     user_mfa = serializers.SerializerMethodField()
     restrict_create_service_id = Text()
     restrict_create_platform_apikey = Text()
-    mfa = Text()
+    mfa = serializers.SerializerMethodField()  # the platform's multi-factor policy level (mfa app)
     session_expiration_in_seconds = Text()
     session_invalidation_in_seconds = Text()
     max_sessions_per_identity = Text()
@@ -596,6 +596,12 @@ class AccountSettingsSerializer(serializers.Serializer):
     @extend_schema_field({"type": "array", "items": {"type": "object"}})
     def get_user_mfa(self, row):
         return []
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_mfa(self, row):
+        from mfa.services import policy
+
+        return policy().level
 
 
 class UpdateAccountSettingsSerializer(serializers.Serializer):

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import account, apikeys, policies, profiles, roles, serviceids
+from . import mfa  # multi-factor report and status (the mfa app's data)
 from .token import IdentityTokenView
 
 urlpatterns = [
@@ -25,4 +26,9 @@ urlpatterns = [
     path("v2/roles", roles.RoleListView.as_view(), name="ibm-roles"),
     path("v1/accounts/<str:account_id>/settings/identity", account.AccountSettingsView.as_view(),
          name="ibm-account-settings"),
+    # Multi-factor enrolment (ibmcloud/api/mfa.py).
+    path("v1/mfa/accounts/<str:account_id>/report", mfa.MfaReportView.as_view(), name="ibm-mfa-report-create"),
+    path("v1/mfa/accounts/<str:account_id>/report/<str:reference>", mfa.MfaReportDetailView.as_view(),
+         name="ibm-mfa-report"),
+    path("v1/mfa/accounts/<str:account_id>/status", mfa.MfaStatusView.as_view(), name="ibm-mfa-status"),
 ]
