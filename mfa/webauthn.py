@@ -67,6 +67,19 @@ class PasskeyHelper(WebAuthnHelper):
         return device
 
 
+def _signed_in(request):
+    """The signed-in principal as a model instance (request.user is a lazy wrapper the audit cannot name),
+    keeping what django-otp's middleware set on it (is_verified)."""
+    from django.contrib.auth import get_user_model
+
+    if not hasattr(request, "_mfa_principal"):
+        principal = get_user_model().objects.get(pk=request.user.pk)
+        principal.is_verified = request.user.is_verified
+        principal.otp_device = getattr(request.user, "otp_device", None)
+        request._mfa_principal = principal
+    return request._mfa_principal
+
+
 def _pending_subject(request, enrolling=False):
     principal, state = signin.pending(request)
     if principal is None or (enrolling and not state.get("enrol")):
@@ -81,7 +94,7 @@ class RegistrationMixin:
 
     def get_user(self):
         if self.request.user.is_authenticated:
-            return self.request.user
+            return _signed_in(self.request)
         principal, _ = _pending_subject(self.request, enrolling=True)
         return principal
 
@@ -120,7 +133,7 @@ class AuthenticationMixin:
 
     def get_user(self):
         if self.request.user.is_authenticated:
-            return self.request.user
+            return _signed_in(self.request)
         principal, _ = _pending_subject(self.request)
         return principal
 
