@@ -11,13 +11,11 @@ class MfaConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
-        from audit import audited
         from iam_project.signin import register_second_step
         from iam_project.stepup import register_applies
 
         from . import services, signin
 
-        audited("mfa.MfaPolicy", "mfaPolicy")
         register_second_step(signin.begin)
         register_applies(services.has_factor)
         # After clients' receiver (which stamps auth_time): this one writes auth_time and amr together.

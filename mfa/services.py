@@ -72,6 +72,7 @@ def set_policy(actor, level=None, required_roles=None, version=None, field_names
     names = {"level": "mfa", "required_roles": "requiredRoles", **(field_names or {})}
     require_step_up(actor, "change the multi-factor policy")
     row = lock_row(MfaPolicy, policy().pk, version, label="multi-factor policy")
+    before_level, before_roles = row.level, list(row.required_roles or [])
     errors = {}
     if level is not None:
         if level not in MFA_LEVELS:
@@ -86,7 +87,12 @@ def set_policy(actor, level=None, required_roles=None, version=None, field_names
             row.required_roles = list(dict.fromkeys(required_roles))
     if errors:
         raise InvalidInput(errors)
+    # Recorded here, not by a model receiver: the row's first making (on first read) changes nothing.
+    changed = {name: {"before": before, "after": after} for name, before, after in (
+        ("level", before_level, row.level), ("requiredRoles", before_roles, row.required_roles)) if before != after}
     row.save()
+    audit.record("mfa.policy_changed", target_type="mfaPolicy", target_id=str(row.pk), target_repr=str(row),
+                 details={"changes": changed})
     return row
 
 

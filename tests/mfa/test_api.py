@@ -124,8 +124,23 @@ def test_the_policy_needs_its_permission_valid_values_and_a_recent_factor(api_as
     assert bad.status_code == 400 and "requiredRoles" in bad.json()["errors"]
     changed = writer.patch(POLICY, {"level": "TOTP4ALL", "requiredRoles": ["system:owner"]}, format="json")
     assert changed.status_code == 200 and changed.json() == {"level": "TOTP4ALL", "requiredRoles": ["system:owner"]}
-    assert AuditEvent.objects.filter(target_type="mfaPolicy").count() >= 1
+    event = AuditEvent.objects.get(action="mfa.policy_changed")
+    assert event.actor == writer.principal.iam_id
+    assert event.details["changes"]["level"] == {"before": "NONE", "after": "TOTP4ALL"}
 
     enrol_totp(writer.principal)  # now it has a factor, and this session never verified one
     stale = writer.patch(POLICY, {"level": "NONE"}, format="json")
     assert stale.status_code == 401 and services.policy().level == "TOTP4ALL"
+
+
+def test_an_operator_resets_a_locked_out_persons_factors_with_a_command():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    principal, _ = person("locked@example.com")
+    out = StringIO()
+    call_command("resetmfa", principal.email, stdout=out)
+    assert "1 totp" in out.getvalue() and services.factors(principal) == []
+    event = AuditEvent.objects.get(action="mfa.reset")
+    assert event.actor == "system" and event.target_id == str(principal.pk)
