@@ -422,6 +422,8 @@ def create_report(actor):
 def find_report(reference):
     if reference == "latest":
         report = MfaReport.objects.first()
+    elif "\x00" in str(reference):  # names no report (and PostgreSQL cannot even compare it)
+        report = None
     else:
         report = MfaReport.objects.filter(reference=str(reference)[:36]).first()
     if report is None:

@@ -17,6 +17,7 @@ from django.utils.http import urlencode
 from django_otp import login as otp_login
 
 from iam_project.conf import iam_settings
+from iam_project.context import authenticate
 from iam_project.stepup import from_session, record_in_session
 
 from . import services
@@ -89,6 +90,8 @@ def step_up(request, amr_added, device=None):
     record_in_session(request.session, list(current.amr or ("pwd",)) + list(amr_added))
     if device is not None:
         otp_login(request, device)
+    # The rest of this request acts with the renewed authentication too (the access context read the old one).
+    authenticate(request.user, authentication=from_session(request.session))
 
 
 def handle_user_logged_in(sender, request, user, **kwargs):

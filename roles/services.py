@@ -12,6 +12,7 @@ from django.utils import timezone
 
 import audit
 from iam_project.errors import Conflict, Forbidden, InvalidInput, NotFound
+from iam_project.stepup import require_step_up
 
 from .authority import ensure_can_grant, ensure_holds_entries, ensure_not_self
 from .choices import BindingSourceChoices
@@ -157,6 +158,7 @@ def create_binding(actor, identity, role, *, scope="", conditions=None, starts_a
     if check:
         ensure_not_self(actor, identity)
         ensure_can_grant(actor, role, scope)
+        require_step_up(actor, "change role bindings")  # multi-factor step-up (iam_project.stepup)
     binding = RoleBinding(
         role=role, scope=scope or "", conditions=conditions or {}, starts_at=starts_at,
         expires_at=expires_at, source=source, created_by=created_by or actor_iam_id(actor),
@@ -193,6 +195,7 @@ def remove_binding(actor, binding, check=True):
     if check:
         ensure_not_self(actor, binding.identity)
         ensure_can_grant(actor, binding.role, binding.scope)
+        require_step_up(actor, "change role bindings")  # multi-factor step-up (iam_project.stepup)
     if binding.role.key == OWNER_ROLE:
         ensure_owner_remains(removing=[binding])
     end_owned_binding(binding)
@@ -244,6 +247,7 @@ def replace_roles(actor, identity, keys):
     adding = [role for key, role in wanted.items() if key not in held]
     if adding or removing:
         ensure_not_self(actor, identity)
+        require_step_up(actor, "change role bindings")  # multi-factor step-up (iam_project.stepup)
     for role in adding:
         ensure_can_grant(actor, role)
     for binding in removing:

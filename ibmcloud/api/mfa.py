@@ -2,8 +2,7 @@
 and policy (the account setting ``mfa`` is that policy's level)."""
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -23,6 +22,50 @@ class ReportTypeQuery(serializers.Serializer):
 
 class StatusQuery(serializers.Serializer):
     iam_id = serializers.CharField(max_length=255)
+
+
+class MfaEnrollmentTypeStatusSerializer(serializers.Serializer):
+    required = serializers.BooleanField()
+    enrolled = serializers.BooleanField()
+
+
+class IdBasedMfaEnrollmentSerializer(serializers.Serializer):
+    trait_account_default = serializers.CharField()
+    trait_effective = serializers.CharField()
+    complies = serializers.BooleanField()
+    comply_state = serializers.CharField()
+
+
+class AccountBasedMfaEnrollmentSerializer(serializers.Serializer):
+    security_questions = MfaEnrollmentTypeStatusSerializer()
+    totp = MfaEnrollmentTypeStatusSerializer()
+    verisign = MfaEnrollmentTypeStatusSerializer()
+    complies = serializers.BooleanField()
+
+
+class UserMfaEnrollmentsSerializer(serializers.Serializer):
+    iam_id = serializers.CharField()
+    effective_mfa_type = serializers.CharField()
+    id_based_mfa = IdBasedMfaEnrollmentSerializer()
+    account_based_mfa = AccountBasedMfaEnrollmentSerializer()
+
+
+class UserReportMfaEnrollmentStatusSerializer(UserMfaEnrollmentsSerializer):
+    name = serializers.CharField()
+    username = serializers.CharField()
+    email = serializers.CharField()
+
+
+class ReportMfaEnrollmentStatusSerializer(serializers.Serializer):
+    created_by = serializers.CharField()
+    reference = serializers.CharField()
+    report_time = serializers.CharField()
+    account_id = serializers.CharField()
+    users = UserReportMfaEnrollmentStatusSerializer(many=True)
+
+
+class ReportReferenceSerializer(serializers.Serializer):
+    reference = serializers.CharField()
 
 
 def effective_trait(state):
@@ -59,27 +102,27 @@ class MfaReportView(IBMView):
 
     @extend_schema(operation_id="createMfaReport", tags=[TAG], summary="Snapshot the MFA enrolment of everyone.",
                    request=None, parameters=[OpenApiParameter("type", str, enum=["mfa_status"])],
-                   responses={202: OpenApiResponse(OpenApiTypes.OBJECT, description="{reference}")})
+                   responses={202: ReportReferenceSerializer})
     def post(self, request, account_id):
         ensure_account(account_id)
         self.query(ReportTypeQuery)
         report = mfa_services.create_report(request.user)
-        return Response({"reference": report.reference}, status=202, content_type="application/json")
+        return Response(ReportReferenceSerializer(report).data, status=202, content_type="application/json")
 
 
 class MfaReportDetailView(IBMView):
     required_permissions = permissions(get=READ)
 
     @extend_schema(operation_id="getMfaReport", tags=[TAG], summary="A report made earlier, or 'latest'.",
-                   responses={200: OpenApiResponse(OpenApiTypes.OBJECT)})
+                   responses={200: ReportMfaEnrollmentStatusSerializer})
     def get(self, request, account_id, reference):
         ensure_account(account_id)
         report = mfa_services.find_report(reference)
         users = [{**enrolment(user), "name": user.get("name") or "", "username": user["email"],
                   "email": user["email"]} for user in report.users]
-        return Response({"created_by": report.created_by, "reference": report.reference,
-                         "report_time": stamp(report.created_at), "account_id": current_account_id(), "users": users},
-                        content_type="application/json")
+        data = {"created_by": report.created_by, "reference": report.reference,
+                "report_time": stamp(report.created_at), "account_id": current_account_id(), "users": users}
+        return Response(ReportMfaEnrollmentStatusSerializer(data).data, content_type="application/json")
 
 
 class MfaStatusView(IBMView):
@@ -87,7 +130,7 @@ class MfaStatusView(IBMView):
 
     @extend_schema(operation_id="getMfaStatus", tags=[TAG], summary="One user's MFA enrolment.",
                    parameters=[OpenApiParameter("iam_id", str, required=True)],
-                   responses={200: OpenApiResponse(OpenApiTypes.OBJECT)})
+                   responses={200: UserMfaEnrollmentsSerializer})
     def get(self, request, account_id):
         ensure_account(account_id)
         iam_id = self.query(StatusQuery)["iam_id"]
@@ -95,4 +138,4 @@ class MfaStatusView(IBMView):
         if principal is None:
             raise NotFound(f"No user has the iam_id {iam_id}.")
         state = {"iam_id": principal.iam_id, **mfa_services.status(principal)}
-        return Response(enrolment(state), content_type="application/json")
+        return Response(UserMfaEnrollmentsSerializer(enrolment(state)).data, content_type="application/json")

@@ -140,3 +140,20 @@ def test_an_api_key_token_of_a_principal_with_a_factor_cannot_make_api_keys(appr
     response = Client().post("/v1/apikeys", {"name": "more", "iam_id": principal.iam_id},
                              content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 401, response.content and CHALLENGE in response["WWW-Authenticate"]
+
+
+def test_changing_roles_needs_a_recent_second_factor(owner):
+    from roles.models import RoleBinding
+
+    device = enrol_totp(owner)
+    target = make_principal(email="new-hire@example.com")
+    make_role(["prod/db:read"], key="ops:reader")
+    http = Client()
+    http.force_login(owner)  # a session that never verified the owner's factor
+    path = f"/resources/iam/principals/{target.pk}/roles"
+    response = http.put(path, {"roles": ["ops:reader"]}, content_type="application/json")
+    assert response.status_code == 401 and CHALLENGE in response["WWW-Authenticate"]
+    assert not RoleBinding.objects.filter(principal=target).exists()
+    assert http.post("/account/mfa/verify/", {"code": code(device)}).status_code == 302
+    assert http.put(path, {"roles": ["ops:reader"]}, content_type="application/json").status_code == 200
+    assert RoleBinding.objects.filter(principal=target, role__key="ops:reader").exists()
