@@ -57,9 +57,14 @@ class VerifyView(View):
     template_name = "mfa/verify.html"
 
     def subject(self, request):
+        """A pending sign-in first (someone signing in over an open session finishes their own sign-in),
+        else the signed-in principal stepping up."""
+        principal, pending = signin.pending(request)
+        if principal is not None:
+            return principal, pending
         if request.user.is_authenticated:
             return me(request), None
-        return signin.pending(request)
+        return None, None
 
     def render_page(self, request, principal, pending, error=None, status=200):
         need = services.requirement(principal)

@@ -127,3 +127,18 @@ def test_verify_and_enrol_pages_without_a_pending_sign_in_send_to_sign_in():
     assert http.get("/account/mfa/verify/").status_code == 302
     assert http.get("/account/mfa/enrol/").status_code == 302
     assert http.post("/account/mfa/verify/", {"code": "123456"}).status_code == 302
+
+
+def test_signing_in_as_someone_else_over_an_open_session_asks_for_their_factor_not_the_sessions():
+    first, first_device = person("first@example.com")
+    second, second_device = person("second@example.com")
+    http, _ = sign_in("/oauth/login/", first.email)
+    http.post("/account/mfa/verify/", {"code": code(first_device)})
+    assert http.session["_auth_user_id"] == str(first.pk)
+    http, response = sign_in("/oauth/login/", second.email, http=http)
+    assert response["Location"].startswith("/account/mfa/verify/")
+    refused = http.post("/account/mfa/verify/", {"code": app_for(first_device).now()})
+    assert refused.status_code == 400 and http.session["_auth_user_id"] == str(first.pk)
+    time.sleep(1.1)  # the second device's throttle after that failure
+    http.post("/account/mfa/verify/", {"code": code(second_device)})
+    assert http.session["_auth_user_id"] == str(second.pk)
