@@ -52,6 +52,9 @@ def test_a_passkey_is_registered_then_used_as_second_factor_and_alone(browser_pa
     held = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
     assert len(held) == 1 and held[0]["isResidentCredential"]
     assert AuditEvent.objects.filter(action="mfa.enrolled", details__factor="passkey").count() == 1
+    page.get_by_label("New name").fill("Laptop")
+    page.get_by_role("button", name="Rename").click()
+    expect(page.locator("#factors")).to_contain_text("Laptop (passkey)")
 
     # A password sign-in now asks for the passkey (and offers no code form: there is no app).
     page.context.clear_cookies()
@@ -75,3 +78,23 @@ def test_a_passkey_is_registered_then_used_as_second_factor_and_alone(browser_pa
     # The server kept the authenticator's signature counter (a cloned key would fall behind it).
     held = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
     assert WebAuthnCredential.objects.get(user=principal).sign_count == held[0]["signCount"] >= 2
+
+
+def test_where_the_account_requires_passkeys_sign_in_enrols_one_first(browser_page):
+    from mfa import services
+
+    page = browser_page
+    services.set_policy(None, level="LEVEL3")  # everyone, with a passkey or security key
+    principal = make_principal(email="quinn@example.com", password=PASSWORD)
+    virtual_authenticator(page)
+
+    password_sign_in(page, principal.email)
+    assert page.url.split("?")[0].endswith("/account/mfa/enrol/")
+    assert page.locator("input[name=code]").count() == 0  # an authenticator app does not meet LEVEL3
+    page.get_by_role("button", name="Add a passkey or security key").click()
+    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
+    assert page.locator("#recovery-codes li").count() == 10
+    with page.expect_navigation(url=re.compile(r"/account/mfa/$")):
+        page.get_by_role("link", name=re.compile("continue")).click()
+    expect(page.locator("#factors")).to_contain_text("passkey")
+    assert WebAuthnCredential.objects.filter(user=principal, confirmed=True).count() == 1
