@@ -31,7 +31,7 @@ from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 from oauthlib.openid.connect.core.exceptions import InteractionRequired
 
 from iam_project.signin import second_step
-from iam_project.stepup import ACR_VALUES, from_session, from_token_claims, token_claims
+from iam_project.stepup import ACR_VALUES, from_session, token_claims
 from principals.forms import ConsolePasswordChangeForm
 from roles import engine
 

@@ -83,7 +83,9 @@ def anonymous_api():
 
 
 @pytest.fixture(autouse=True)
-def _no_mfa_role_requirement(settings):
+def _no_mfa_role_requirement(settings, monkeypatch):
     """Tests not about multi-factor sign-in sign owners in with a password alone; tests/mfa states its policy
-    (and checks the shipped default: holders of system:owner must use a second factor)."""
+    (and checks the shipped default: holders of system:owner must use a second factor). The environment
+    variable reaches the servers some tests start in processes of their own."""
     settings.IAM = {**settings.IAM, "MFA_REQUIRED_ROLES": []}
+    monkeypatch.setenv("IAM_MFA_REQUIRED_ROLES", "")

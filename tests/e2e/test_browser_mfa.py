@@ -71,7 +71,7 @@ def test_a_passkey_is_registered_then_used_as_second_factor_and_alone(browser_pa
     page.context.clear_cookies()
     page.goto("/oauth/login/?next=/account/mfa/")
     with page.expect_navigation(url=re.compile(r"/account/mfa/$")):
-        page.get_by_role("button", name="Sign in with a passkey").click()
+        page.get_by_role("button", name="Use a passkey instead").click()
     expect(page.get_by_role("heading", name="Second factors")).to_be_visible()
     verified = AuditEvent.objects.filter(action="mfa.verified").order_by("-at").first()
     assert verified.details["purpose"] == "passwordless" and verified.actor == principal.iam_id

@@ -10,7 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
 from mfa import services
-from tests.conftest import api_client_for, make_principal
+from tests.conftest import api_client_for
 
 from .helpers import code, enrol_totp, person
 

@@ -13,7 +13,7 @@ from audit.models import AuditEvent
 from iam_project.stepup import AMR_SESSION_KEY
 from mfa import services
 
-from .helpers import PASSWORD, app_for, code, hidden_secret, person, sign_in, signed_in, wrong_code
+from .helpers import app_for, code, hidden_secret, person, sign_in, signed_in, wrong_code
 
 pytestmark = pytest.mark.django_db
 
