@@ -144,3 +144,27 @@ def test_an_operator_resets_a_locked_out_persons_factors_with_a_command():
     assert "1 totp" in out.getvalue() and services.factors(principal) == []
     event = AuditEvent.objects.get(action="mfa.reset")
     assert event.actor == "system" and event.target_id == str(principal.pk)
+
+
+def test_abuse_a_half_finished_sign_in_cannot_register_a_passkey():
+    """Someone who knows the password but not the factor must not add a passkey of their own instead."""
+    from .helpers import sign_in
+
+    victim, _ = person("half@example.com")
+    http, response = sign_in("/oauth/login/", victim.email)
+    assert response["Location"].startswith("/account/mfa/verify/")
+    begun = http.post("/account/mfa/webauthn/registration/begin/", content_type="application/json")
+    assert begun.status_code in (401, 403) and "otp_webauthn_register_state" not in http.session
+    assert not AuditEvent.objects.filter(action="mfa.enrolled", details__factor="passkey").exists()
+
+
+def test_abuse_the_ibm_account_mfa_setting_with_a_session_that_never_verified_a_factor(api_as):
+    from ibmcloud.models import AccountSettings
+
+    admin = api_as("iam/account:read", "iam/account:write")
+    enrol_totp(admin.principal)
+    account = AccountSettings.current()
+    response = admin.put(f"/v1/accounts/{account.account_id}/settings/identity", {"mfa": "NONE_NO_ROPC"},
+                         format="json", HTTP_IF_MATCH="*")
+    assert response.status_code == 401 and "insufficient_user_authentication" in response["WWW-Authenticate"]
+    assert services.policy().level == "NONE"

@@ -157,3 +157,20 @@ def test_changing_roles_needs_a_recent_second_factor(owner):
     assert http.post("/account/mfa/verify/", {"code": code(device)}).status_code == 302
     assert http.put(path, {"roles": ["ops:reader"]}, content_type="application/json").status_code == 200
     assert RoleBinding.objects.filter(principal=target, role__key="ops:reader").exists()
+
+
+def test_activating_a_grant_without_approval_needs_a_recent_second_factor():
+    role = make_role(["prod/logs:read"], key="ops:log-reader")
+    requester = make_principal(email="oncall@example.com")
+    device = enrol_totp(requester)
+    jit_services.save_eligibility(None, Eligibility(principal=requester, role=role, max_duration=timedelta(hours=1),
+                                                    approval_required=False, justification_required=False))
+    http = Client()
+    http.force_login(requester)
+    ask = {"role": "ops:log-reader", "duration": "PT15M", "justification": "page"}
+    response = http.post("/resources/jit/requests", ask, content_type="application/json")
+    assert response.status_code == 401 and CHALLENGE in response["WWW-Authenticate"]
+    assert not AccessRequest.objects.exists()
+    http.post("/account/mfa/verify/", {"code": code(device)})
+    response = http.post("/resources/jit/requests", ask, content_type="application/json")
+    assert response.status_code == 201 and response.json()["status"] == "active"
