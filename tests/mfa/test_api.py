@@ -168,3 +168,19 @@ def test_abuse_the_ibm_account_mfa_setting_with_a_session_that_never_verified_a_
                          format="json", HTTP_IF_MATCH="*")
     assert response.status_code == 401 and "insufficient_user_authentication" in response["WWW-Authenticate"]
     assert services.policy().level == "NONE"
+
+
+def test_ibm_report_and_status_lookups_refuse_garbage_cleanly(api_as):
+    """A NUL byte names no report or user (PostgreSQL cannot even compare it): 404, never a 500."""
+    from ibmcloud.models import AccountSettings
+
+    reader = api_as("iam/mfa:read")
+    account = AccountSettings.current().account_id
+    assert reader.get(f"/v1/mfa/accounts/{account}/report/ab%00cd").status_code == 400  # the request guard
+    from iam_project.errors import NotFound
+
+    with pytest.raises(NotFound):  # and the service itself, whoever calls it
+        services.find_report("ab\x00cd")
+    assert reader.get(f"/v1/mfa/accounts/{account}/status", {"iam_id": "iam-\x00x"}).status_code in (400, 404)
+    assert reader.get(f"/v1/mfa/accounts/{account}/status").status_code == 400  # iam_id is required
+    assert reader.get(f"/v1/mfa/accounts/other-account/status", {"iam_id": "x"}).status_code == 403
