@@ -152,7 +152,7 @@ def start_gunicorn(env, log_path, threads=4):
         try:
             if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
                 return process, url
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # bound, but the worker still loading the app
             pass
         time.sleep(0.2)
 

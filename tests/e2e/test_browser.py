@@ -16,7 +16,7 @@ from joserfc.jwk import KeySet
 
 from clients import services
 from tests.conftest import make_principal
-from tests.e2e.browser import browser_page, chromium, relying_party  # noqa: F401 (fixtures)
+from tests.e2e.browser import TIMEOUT_MS, browser_page, chromium, relying_party  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 PASSWORD = "Browser-passphrase-2026"
@@ -295,7 +295,8 @@ def test_redoc_renders_the_operations_with_no_network(browser_page):
     page.problems.expect(r"cdn\.redoc\.ly/redoc/logo-mini\.svg")
     response = page.goto("/api/redoc/")
     assert response.status == 200
-    expect(page.locator("[data-section-id^='operation/']").first).to_be_attached()
+    # The whole document is generated and rendered first: allow the fixture's timeout on a busy machine.
+    expect(page.locator("[data-section-id^='operation/']").first).to_be_attached(timeout=TIMEOUT_MS)
     expect(page.get_by_text("/resources/iam/principals").first).to_be_attached()
 
 

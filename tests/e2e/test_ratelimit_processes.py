@@ -54,7 +54,7 @@ def _start(name, env, tmp_path):
         try:
             if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
                 return process, url
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # bound, but the worker still loading the app
             pass
         time.sleep(0.2)
 
