@@ -14,7 +14,7 @@ from iam_project.api import expected_version
 from iam_project.parsers import JSONParser
 from iam_project.permissions import require
 
-from ..services import account, account_id  # noqa: F401  (the token view reads the account from here)
+from ..services import account, account_id, ensure_account_id  # noqa: F401  (the token view reads the account here)
 from .errors import ibm_exception_handler
 
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True,
@@ -123,11 +123,13 @@ def ibm_operation(operation_id, tag, request=None, response=None, status=200, qu
                          request=request, parameters=parameters, responses={status: response})
 
 
-def ensure_account(named, for_list=False):
-    """True when ``named`` is this installation's account (or none is named); a list naming another
-    account is empty, anything else naming one is 403 — never someone else's data."""
+def ensure_account(named, for_list=False, field="account_id"):
+    """True when ``named`` is this installation's account (or none is named); a malformed account id is 400
+    (naming ``field``), a list naming another account is empty, anything else naming one is 403 — never
+    someone else's data."""
     if not named or named == account_id():
         return True
+    ensure_account_id(named, field)
     if for_list:
         return False
     raise PermissionDenied(f"Account {named} is not this account.")
