@@ -166,11 +166,24 @@ def test_other_accounts_see_nothing():
     owner = make_principal(roles=["system:owner"])
     _, value = client_services.create_api_key(None, owner, "k")
     http = bearer(value)
-    assert http.get("/v1/apikeys", {"account_id": "not-ours"}).json()["apikeys"] == []
-    assert http.post("/v1/apikeys", {"name": "x", "iam_id": owner.iam_id, "account_id": "not-ours"},
+    other = "0" * 32
+    assert http.get("/v1/apikeys", {"account_id": other}).json()["apikeys"] == []
+    assert http.post("/v1/apikeys", {"name": "x", "iam_id": owner.iam_id, "account_id": other},
                      content_type="application/json").status_code == 403
-    assert http.get("/v1/policies", {"account_id": "not-ours"}).json()["policies"] == []
-    assert http.get("/v2/roles", {"account_id": "not-ours"}).json()["custom_roles"] == []
+    assert http.get("/v1/policies", {"account_id": other}).json()["policies"] == []
+    assert http.get("/v2/roles", {"account_id": other}).json()["custom_roles"] == []
+
+
+def test_a_malformed_account_id_is_bad_input():
+    owner = make_principal(roles=["system:owner"])
+    _, value = client_services.create_api_key(None, owner, "k")
+    http = bearer(value)
+    for response in (http.get("/v1/apikeys", {"account_id": "not-ours"}),
+                     http.post("/v1/profiles", {"name": "p", "account_id": "invalid"}, content_type="application/json"),
+                     http.post("/v1/apikeys", {"name": "x", "iam_id": owner.iam_id, "account_id": "invalid"},
+                               content_type="application/json")):
+        assert response.status_code == 400, response.content
+        assert "account_id" in response.json()["errors"][0]["message"]
 
 
 def test_api_key_values_never_reach_the_audit_trail():
