@@ -744,19 +744,19 @@ SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 ACTION = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_*-]+)+$")
 
 
+def role_face(role):
+    """The role's IBM names (a RoleFace), or None for a role that has none."""
+    try:
+        return role.ibm
+    except RoleFace.DoesNotExist:
+        return None
+
+
 def role_crn(role):
     """IBM's CRN of a role: its face's (IBM's standard roles, custom roles made on /v2/roles), else the
     platform's CRN of its key."""
-    face = getattr(role, "ibm", None) if _has_face(role) else None
+    face = role_face(role)
     return face.crn if face else ROLE_CRN + role.key
-
-
-def _has_face(role):
-    try:
-        role.ibm
-    except RoleFace.DoesNotExist:
-        return False
-    return True
 
 
 def find_role(role_id):
