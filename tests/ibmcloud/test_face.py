@@ -207,6 +207,17 @@ def test_createapikey_command_prints_the_key_once():
     assert ApiKey.objects.get().iam_id == owner.iam_id
 
 
+def test_a_key_the_platform_makes_is_created_by_its_owner():
+    """``createapikey`` without --actor: IBM's getApiKeysDetails names the owner as the key's creator."""
+    owner = make_principal(email="ops@example.com")
+    out = StringIO()
+    call_command("createapikey", "ops@example.com", "--name", "ops", stdout=out)
+    value = next(line.split()[-1] for line in out.getvalue().splitlines() if line.startswith("apikey:"))
+    assert ApiKey.objects.get().created_by == owner.iam_id
+    details = bearer(value).get("/v1/apikeys/details", HTTP_IAM_APIKEY=value).json()
+    assert details["created_by"] == owner.iam_id and details["iam_id"] == owner.iam_id
+
+
 def test_claim_rules_decide_whether_claims_match_a_profile():
     profile = TrustedProfile.objects.create(name="admins")
     ClaimRule.objects.create(profile=profile, type="Profile-SAML", realm_name="https://idp.example.com",
