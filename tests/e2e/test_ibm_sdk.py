@@ -207,7 +207,10 @@ def test_policies_change_the_authorize_answer_and_roles_list(sdk):
     roles = policies.list_roles(account_id=account_id).get_result()
     assert "billing:reader" in [r["name"] for r in roles["custom_roles"]]
     assert "system:owner" in [r["display_name"] for r in roles["system_roles"]]
-    assert roles["service_roles"] == []
+    assert "crn:v1:bluemix:public:iam::::role:Viewer" in [r["crn"] for r in roles["system_roles"]]
+    assert {"crn:v1:bluemix:public:iam::::serviceRole:Reader",
+            "crn:v1:bluemix:public:iam-identity::::serviceRole:ServiceIdCreator"} <= {
+        r["crn"] for r in roles["service_roles"]}
 
 
 def test_no_escalation_through_policies(sdk, live_server):
