@@ -14,7 +14,7 @@ from iam_project.api import expected_version
 from iam_project.parsers import JSONParser
 from iam_project.permissions import require
 
-from ..services import account, account_id, ensure_account_id  # noqa: F401  (the token view reads the account here)
+from ..services import account, account_id, address_allowed, ensure_account_id  # noqa: F401  (the token view reads the account here)
 from .errors import ibm_exception_handler
 
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True,
@@ -37,6 +37,10 @@ class IBMView(APIView):
 
     def get_exception_handler(self):
         return ibm_exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        ensure_address_allowed(request)
+        super().initial(request, *args, **kwargs)
 
     def need(self, permission):
         require(self.request, permission)
@@ -67,6 +71,15 @@ class IBMView(APIView):
         if required and self.request.headers.get("If-Match") is None:
             raise ValidationError({"If-Match": ["This header is required (the entity_tag you read)."]})
         return expected_version(self.request)
+
+
+def ensure_address_allowed(request):
+    """The account's ``allowed_ip_addresses``: a request to the IBM face from any other address is refused
+    (403), as IBM refuses it, before anything else is looked at."""
+    ip = getattr(request, "client_ip", None) or request.META.get("REMOTE_ADDR")
+    if not address_allowed(ip):
+        raise PermissionDenied("Access from this IP address is not allowed by the account's settings "
+                               "(allowed_ip_addresses).")
 
 
 def permissions(**by_method):
