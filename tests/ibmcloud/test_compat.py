@@ -481,3 +481,24 @@ def test_activity_reports_are_built_by_a_task(boss, account):
     assert body["report_start_time"] and body["report_end_time"] and isinstance(body["users"], list)
     assert boss.get(f"/v1/activity/accounts/{account}/report/test123").status_code == 404
     assert boss.post(f"/v1/activity/accounts/{account}/report?duration=0").status_code == 400
+
+
+def test_the_accounts_access_token_lifetime_shortens_every_token(boss, account, monkeypatch):
+    from iam_project import settings as platform_settings
+
+    monkeypatch.setattr(platform_settings, "_ACCESS_TOKEN_SECONDS", 3600)  # an installation's longer default
+    owner = make_principal(roles=["system:owner"])
+    _, value = client_services.create_api_key(None, owner, "k")
+    before = HttpClient().post("/identity/token", {"grant_type": APIKEY_GRANT, "apikey": value}).json()
+    assert before["expires_in"] == 3600
+    etag = boss.get(f"/v1/accounts/{account}/settings/identity")["ETag"]
+    assert boss.put(f"/v1/accounts/{account}/settings/identity",
+                    {"system_access_token_expiration_in_seconds": "900"}, content_type="application/json",
+                    HTTP_IF_MATCH=etag).status_code == 200
+    after = HttpClient().post("/identity/token", {"grant_type": APIKEY_GRANT, "apikey": value}).json()
+    assert after["expires_in"] == 900 and after["expiration"] - before["expiration"] < 0
+    app = client_services.create_client(None, {"name": "m2m", "grantTypes": ["client_credentials"]})
+    _, secret = client_services.create_secret(None, app.pk)
+    oauth = HttpClient().post("/oauth/token/", {"grant_type": "client_credentials", "client_id": app.client_id,
+                                                "client_secret": secret})
+    assert oauth.status_code == 200 and oauth.json()["expires_in"] == 900
