@@ -187,10 +187,21 @@ def setting_problem(field, value):
     return None
 
 
+def _networks_allow(value, ip):
+    networks = [ipaddress.ip_network(p.strip(), strict=False) for p in value.split(",") if p.strip()]
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return not networks or any(address in net for net in networks if net.version == address.version)
+
+
 @transaction.atomic
-def update_account_settings(actor, version, changes):
+def update_account_settings(actor, version, changes, client_ip=None):
     """Change the account's identity settings (``changes``: field -> value; None values are left alone),
-    under If-Match ``version``. Every value is checked first: nothing changes unless all are right."""
+    under If-Match ``version``. Every value is checked first: nothing changes unless all are right.
+    ``client_ip``: the address the change comes from — ``allowed_ip_addresses`` must keep it in (no one locks
+    the account's administrators, themselves included, out by a typo)."""
     row = lock_row(AccountSettings, account().pk, version, label="account settings")
     errors = {}
     for field in SETTINGS_FIELDS:
@@ -198,6 +209,8 @@ def update_account_settings(actor, version, changes):
         if value is None:
             continue
         problem = setting_problem(field, value)
+        if not problem and field == "allowed_ip_addresses" and client_ip and not _networks_allow(value, client_ip):
+            problem = f"It must include the address this change comes from ({client_ip})."
         if problem:
             errors[field] = [problem]
         else:
@@ -236,6 +249,8 @@ def update_access_management(actor, version, patch):
     If-Match ``version``: for each identity type given, its ``state`` and ``external_allowed_accounts``."""
     row = lock_row(AccountSettings, account().pk, version, label="account settings")
     current = interaction(row)
+    if patch is not None and not isinstance(patch, dict):
+        raise InvalidInput({"external_account_identity_interaction": ["Must be an object {identity_types}."]})
     types = (patch or {}).get("identity_types") or {}
     if not isinstance(types, dict) or set(types) - set(IDENTITY_TYPES):
         raise InvalidInput({"identity_types": [f"Only {', '.join(IDENTITY_TYPES)}."]})
@@ -579,7 +594,10 @@ def rule_conditions(rule, field="rule"):
             window["days"] = [DAY_NAMES[int(DAY.match(d)[1]) - 1] for d in days]
         elif key == RULE_DATE_TIME and operator in ("dateTimeGreaterThanOrEquals", "dateTimeLessThanOrEquals",
                                                     "dateTimeGreaterThan", "dateTimeLessThan"):
-            moment = parse_datetime(value) if isinstance(value, str) else None
+            try:
+                moment = parse_datetime(value) if isinstance(value, str) else None
+            except ValueError:  # well-formed but no such moment (month 13)
+                moment = None
             if moment is None or moment.tzinfo is None:
                 raise InvalidInput({where: ["A date and time with its UTC offset (ISO 8601)."]})
             if operator.startswith("dateTimeGreater"):

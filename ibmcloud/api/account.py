@@ -28,7 +28,9 @@ class AccountSettingsView(IBMView):
         ensure_account(account_id)
         version = self.if_match()
         changes = self.body(UpdateAccountSettingsSerializer)
-        return self.respond(AccountSettingsSerializer, services.update_account_settings(request.user, version, changes))
+        ip = getattr(request._request, "client_ip", None) or request.META.get("REMOTE_ADDR")
+        return self.respond(AccountSettingsSerializer,
+                            services.update_account_settings(request.user, version, changes, client_ip=ip))
 
 
 class EffectiveSettingsView(IBMView):

@@ -3,12 +3,13 @@ preferences, the account's identity limits, and the template lists of IBM's ente
 installation is one account: it has no templates, so those lists are empty and their other operations are
 IBM 404s)."""
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from .. import services
 from ..models import ActivityReport, Preference, ServiceIdGroup, TrustedProfile
-from .base import IBMView, ensure_account, ibm_operation, permissions
+from .base import SUMMARIES, IBMView, ensure_account, ibm_operation, permissions
 from .serializers import (AccountLimitsSerializer, AccountSettingsTemplateListSerializer, AccountQuerySerializer,
                           CreateReportQuerySerializer, PreferenceListSerializer, PreferenceSerializer,
                           ProfileTemplateListSerializer, ReportReferenceSerializer, ReportSerializer,
@@ -35,7 +36,8 @@ class ReportView(IBMView):
 
     required_permissions = permissions(get="audit/events:read")
 
-    @ibm_operation("getReport", REPORTS, response=ReportSerializer)
+    @extend_schema(operation_id="getReport", tags=[f"IBM Cloud IAM: {REPORTS}"], summary=SUMMARIES["getReport"],
+                   responses={200: ReportSerializer, 204: OpenApiResponse(description="Not built yet.")})
     def get(self, request, account_id, reference):
         ensure_account(account_id)
         if reference == "latest":

@@ -193,6 +193,8 @@ def test_the_openapi_document_describes_every_ibm_request_and_answer():
     assert len(operations) == 73
     for path, method, operation in operations:
         successes = {status: answer for status, answer in operation["responses"].items() if status.startswith("2")}
+        if operation["operationId"] == "getReport":  # 204 while the report is being built, as IBM
+            assert "content" not in successes.pop("204")
         assert len(successes) == 1, (path, method)
         [(status, answer)] = successes.items()
         if status == "204":

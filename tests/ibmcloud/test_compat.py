@@ -346,8 +346,11 @@ def test_allowed_ip_addresses_keep_other_addresses_out_of_the_ibm_face(boss, acc
     owner = make_principal(roles=["system:owner"])
     _, value = client_services.create_api_key(None, owner, "k")
     etag = boss.get(f"/v1/accounts/{account}/settings/identity")["ETag"]
-    assert boss.put(f"/v1/accounts/{account}/settings/identity", {"allowed_ip_addresses": "10.0.0.0/8"},
-                    content_type="application/json", HTTP_IF_MATCH=etag).status_code == 200
+    # a change that would shut out the address it comes from is refused, naming the field
+    locked_out = boss.put(f"/v1/accounts/{account}/settings/identity", {"allowed_ip_addresses": "10.0.0.0/8"},
+                          content_type="application/json", HTTP_IF_MATCH=etag)
+    assert locked_out.status_code == 400 and "allowed_ip_addresses" in locked_out.json()["errors"][0]["message"]
+    services.update_account_settings(None, None, {"allowed_ip_addresses": "10.0.0.0/8"})
     # the test client comes from 127.0.0.1
     assert boss.get(f"/v1/accounts/{account}/settings/identity").status_code == 403
     refused = HttpClient().post("/identity/token", {"grant_type": APIKEY_GRANT, "apikey": value})
