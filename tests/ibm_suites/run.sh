@@ -8,8 +8,9 @@
 #   SUITES_DIR holds IBM's test files (a checkout's test/integration/); they are copied to the scratch folder
 #   and never into this repository. A database named <its name>_ibm is made afresh beside DATABASE_URL's.
 # Prints pytest's summary line for each suite; IBM_SUITES_KEEP=1 keeps the scratch folder (logs, reports).
-# Not run by CI: it needs IBM's files, which this repository does not carry, and takes minutes (the identity
-# suite's report tests poll for up to 30 s each).
+# Not run by CI: it needs IBM's files, which this repository does not carry (a network fetch in CI would
+# make it depend on GitHub); with them it takes about a minute. tests/e2e/test_ibm_sdk_suites.py holds this
+# project's own tests of the same calls and runs in CI.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 : "${DATABASE_URL:?DATABASE_URL (PostgreSQL) is required}" "${REDIS_URL:?REDIS_URL is required}"
