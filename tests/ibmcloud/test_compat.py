@@ -14,7 +14,7 @@ from ibmcloud.models import AccountSettings, ActivityReport, Policy, ProfileIden
 from roles.engine import decide
 from roles.models import Role, RoleBinding
 from roles.permissions import scope_covers, scope_within
-from tests.conftest import make_principal, make_role
+from tests.conftest import make_principal
 
 pytestmark = pytest.mark.django_db
 APIKEY_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
