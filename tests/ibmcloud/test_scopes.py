@@ -23,8 +23,10 @@ def world(db, almighty):  # noqa: F811
     v2 = ibm_services.create_policy(None, target, reader, "", [{"attributes": [
         {"key": "iam_id", "operator": "stringEquals", "value": target.iam_id}]}], [{"attributes": [
             {"key": "accountId", "operator": "stringEquals", "value": account.account_id}]}], v2=True)
+    link = ibm_services.create_profile_link(None, profile.pk, "l", "CE", {"crn": "crn:y"})
+    ibm_services.set_profile_identity(None, profile.pk, "user", {"identifier": target.iam_id, "type": "user"})
     return {"reader": reader, "target": target, "account": account, "profile": profile, "group": group,
-            "custom": custom, "v2": v2}
+            "custom": custom, "v2": v2, "link": link}
 
 
 def v2_body(w, role_id="docs:reader"):
@@ -63,6 +65,10 @@ OPERATIONS = [
      lambda w: f"/v1/serviceid_groups/{w['group'].pk}", None, None),
     ("create profile link", "iam/profiles:write", "post", lambda w: f"/v1/profiles/{w['profile'].pk}/links",
      lambda w: {"cr_type": "CE", "link": {"crn": "crn:x"}}, None),
+    ("delete profile link", "iam/profiles:delete", "delete",
+     lambda w: f"/v1/profiles/{w['profile'].pk}/links/{w['link'].pk}", None, None),
+    ("delete profile identity", "iam/profiles:delete", "delete",
+     lambda w: f"/v1/profiles/{w['profile'].pk}/identities/user/{w['target'].iam_id}", None, None),
     ("set profile identities", "iam/profiles:write", "put",
      lambda w: f"/v1/profiles/{w['profile'].pk}/identities",
      lambda w: {"identities": [{"identifier": w["target"].iam_id, "type": "user"}]}, lambda w: "*"),
