@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -42,6 +42,8 @@ from .models import (AccountSettings, ActivityReport, ClaimRule, Policy, Prefere
 ACCOUNT_ID_CACHE_KEY = "iam:account_id"
 ACCOUNT_RULES_CACHE_KEY = "iam:account:rules"
 ACCOUNT_ID = re.compile(r"^[0-9a-f]{32}$")
+# A number of seconds or hours as IBM sends it: ASCII digits only (str.isdigit takes '²', which int() refuses).
+NUMBER = re.compile(r"^[0-9]{1,12}$")
 SETTINGS_FIELDS = ("restrict_create_service_id", "restrict_create_platform_apikey", "mfa",
                    "session_expiration_in_seconds", "session_invalidation_in_seconds", "max_sessions_per_identity",
                    "allowed_ip_addresses", "system_access_token_expiration_in_seconds",
@@ -93,7 +95,7 @@ def account_rules():
         row = AccountSettings.objects.filter(pk=1).first() or AccountSettings()
 
         def seconds(value):
-            return int(value) if value.isdigit() else None
+            return int(value) if NUMBER.match(value) else None
 
         rules = {"access_token_seconds": seconds(row.system_access_token_expiration_in_seconds),
                  "session_expiration_seconds": seconds(row.session_expiration_in_seconds),
@@ -162,7 +164,7 @@ def setting_problem(field, value):
         return None if value in ("RESTRICTED", "NOT_RESTRICTED") else "Must be RESTRICTED or NOT_RESTRICTED."
     if field in TOKEN_SECONDS:
         low, high = TOKEN_SECONDS[field]
-        if value == "NOT_SET" or (value.isdigit() and low <= int(value) <= high):
+        if value == "NOT_SET" or (NUMBER.match(value) and low <= int(value) <= high):
             return None
         return f"Must be NOT_SET or a number of seconds between {low} and {high}."
     if field.startswith("restrict_"):
@@ -170,11 +172,11 @@ def setting_problem(field, value):
     if field == "mfa":
         return None if value in MFA_VALUES else f"Must be one of {', '.join(MFA_VALUES)}."
     if field.endswith("_seconds"):
-        if value == "NOT_SET" or (value.isdigit() and 900 <= int(value) <= 86400 * 30):
+        if value == "NOT_SET" or (NUMBER.match(value) and 900 <= int(value) <= 86400 * 30):
             return None
         return "Must be NOT_SET or a number of seconds between 900 and 2592000."
     if field == "max_sessions_per_identity":
-        return None if value == "NOT_SET" or (value.isdigit() and 1 <= int(value) <= 10) else \
+        return None if value == "NOT_SET" or (NUMBER.match(value) and 1 <= int(value) <= 10) else \
             "Must be NOT_SET or a number from 1 to 10."
     if field == "allowed_ip_addresses":
         if len(value) > 2000:
@@ -826,9 +828,13 @@ def create_custom_role(actor, name, display_name, actions, service_name, descrip
     if Role.objects.filter(key=key).exists() or RoleFace.objects.filter(name__iexact=name,
                                                                         service_name=service_name).exists():
         raise Conflict(f"A role named {name} already exists for {service_name}.")
-    role, _ = put_role(actor, key, description or "", entries)
+    try:
+        with transaction.atomic():
+            role, _ = put_role(actor, key, description or "", entries)
+    except IntegrityError:  # made meanwhile by a concurrent request
+        raise Conflict(f"A role named {name} already exists for {service_name}.") from None
     RoleFace.objects.create(role=role, name=name, display_name=display_name, service_name=service_name,
-                            crn=f"crn:v1:portcullis:public:iam::a/{account_id()}::customRole:{name}",
+                            crn=f"crn:v1:portcullis:public:{service_name}::a/{account_id()}::customRole:{name}",
                             actions=list(actions), created_by=actor_iam_id(actor),
                             last_modified_by=actor_iam_id(actor))
     return role
@@ -1019,10 +1025,12 @@ def delete_profile_identity(actor, profile_pk, identity_type, identifier):
 PREFERENCE_PART = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
-def clean_preference_path(service, preference_id):
+def clean_preference_path(service, preference_id, iam_id):
     errors = {name: ["1-100 letters, digits or ._-"] for name, value in (("service", service),
                                                                          ("preference_id", preference_id))
               if not PREFERENCE_PART.match(value or "")}
+    if not IAM_ID.match(iam_id or ""):
+        errors["iam_id"] = ["1-64 letters, digits or ._:@- ."]
     if errors:
         raise InvalidInput(errors)
 
@@ -1030,7 +1038,7 @@ def clean_preference_path(service, preference_id):
 @transaction.atomic
 def put_preference(actor, iam_id, service, preference_id, value_string=None, value_list_of_strings=None):
     """Set one preference of ``iam_id`` (exactly one of a string or a list of strings)."""
-    clean_preference_path(service, preference_id)
+    clean_preference_path(service, preference_id, iam_id)
     if (value_string is None) == (value_list_of_strings is None):
         raise InvalidInput({"value_string": ["Give value_string or value_list_of_strings (one of them)."]})
     if value_string is not None and (not isinstance(value_string, str) or len(value_string) > 2000):
@@ -1069,7 +1077,7 @@ def create_activity_report(actor, type="inactive", duration="720"):
     outbox, so it exists exactly when the request was committed). Returns the report."""
     if type not in REPORT_TYPES:
         raise InvalidInput({"type": ["Must be inactive."]})
-    if not isinstance(duration, str) or not duration.isdigit() or not 1 <= int(duration) <= 2160:
+    if not isinstance(duration, str) or not NUMBER.match(duration) or not 1 <= int(duration) <= 2160:
         raise InvalidInput({"duration": ["A number of hours from 1 to 2160."]})
     report = ActivityReport.objects.create(reference=secrets.token_hex(16), type=type, duration_hours=int(duration),
                                            created_by=actor_iam_id(actor))

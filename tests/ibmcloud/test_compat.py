@@ -333,7 +333,8 @@ def test_account_settings_round_trip_every_field_and_effective(boss, account):
 @pytest.mark.parametrize("field, value", [
     ("system_access_token_expiration_in_seconds", "99999"), ("mfa", "SOMETIMES"), ("user_mfa", [{"iam_id": 1}]),
     ("restrict_user_domains", "IBMid"), ("allowed_ip_addresses", "not-an-ip"),
-    ("restrict_user_list_visibility", "NOT_SET"),
+    ("restrict_user_list_visibility", "NOT_SET"), ("session_expiration_in_seconds", "9000²"),
+    ("max_sessions_per_identity", "٣"),
 ])
 def test_bad_account_settings_are_refused_naming_the_field(boss, account, field, value):
     etag = boss.get(f"/v1/accounts/{account}/settings/identity")["ETag"]
@@ -451,6 +452,10 @@ def test_preferences_of_oneself_and_of_others():
     both = http.put(f"{mine}/console/landing_page", {"value_string": "a", "value_list_of_strings": ["b"]},
                     content_type="application/json")
     assert both.status_code == 400
+    owner = bearer_of(make_principal(roles=["system:owner"]))
+    long_id = f"/v1/preferences/accounts/{account}/identities/{'x' * 65}/console/landing_page"
+    refused = owner.put(long_id, {"value_string": "/x"}, content_type="application/json")
+    assert refused.status_code == 400 and "iam_id" in refused.json()["errors"][0]["message"]
 
 
 def test_limits_and_template_lists_and_unknown_paths(boss, account):
@@ -484,6 +489,19 @@ def test_activity_reports_are_built_by_a_task(boss, account):
     assert body["report_start_time"] and body["report_end_time"] and isinstance(body["users"], list)
     assert boss.get(f"/v1/activity/accounts/{account}/report/test123").status_code == 404
     assert boss.post(f"/v1/activity/accounts/{account}/report?duration=0").status_code == 400
+    assert boss.post(f"/v1/activity/accounts/{account}/report?duration=1²").status_code == 400
+
+
+def test_the_same_custom_role_name_in_two_services(boss, account):
+    for service in ("billing", "shop"):
+        response = boss.post("/v2/roles", {"name": "Reader", "display_name": "r", "account_id": account,
+                                           "service_name": service, "actions": [f"{service}.items.read"]},
+                             content_type="application/json")
+        assert response.status_code == 201, response.content
+    again = boss.post("/v2/roles", {"name": "READER", "display_name": "r", "account_id": account,
+                                    "service_name": "shop", "actions": ["shop.items.read"]},
+                      content_type="application/json")
+    assert again.status_code == 409
 
 
 def test_the_accounts_access_token_lifetime_shortens_every_token(boss, account, monkeypatch):
