@@ -366,9 +366,12 @@ def create_api_key(actor, owner, name, description="", expires_at=None, restrict
         raise Forbidden("System clients cannot be given API keys.")
     require_step_up(actor, "create an API key")  # a recent second factor (iam_project.stepup)
     value = generate_api_key_value()
+    # Made by the platform itself (``manage.py createapikey`` without --actor): the key is its owner's, and
+    # IBM's clients read ``created_by`` as the identity that made it for itself.
+    created_by = actor_iam_id(actor) if actor is not None else owner.iam_id
     key = ApiKey.objects.create(
         name=name, description=description or "", iam_id=owner.iam_id, prefix=value[:12],
-        digest=ApiKey.digest_of(value), expires_at=expires_at, created_by=actor_iam_id(actor),
+        digest=ApiKey.digest_of(value), expires_at=expires_at, created_by=created_by,
         **{owner.identity_type: owner},
     )
     return key, value

@@ -342,7 +342,11 @@ def access_token_lifetime(request):
     from jit.services import token_lifetime_cap
 
     identity = getattr(request, "user", None) or getattr(request, "client", None)
-    return token_lifetime_cap(identity, _ACCESS_TOKEN_SECONDS)
+    seconds = token_lifetime_cap(identity, _ACCESS_TOKEN_SECONDS)
+    # IBM face (issue 13): the account's system_access_token_expiration_in_seconds shortens it, never lengthens.
+    from ibmcloud.services import access_token_seconds
+
+    return access_token_seconds(seconds)
 
 OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": access_token_lifetime,

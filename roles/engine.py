@@ -272,7 +272,7 @@ def _decide(identity, permission, resource=None, context=None, scopes=_AMBIENT):
     for grant in grants_for(identity):
         if not entry_covers(grant.resource, grant.action, perm_resource, perm_action):
             continue
-        if not scope_covers(grant.scope, resource):
+        if not scope_covers(grant.scope, resource, (context or {}).get("attributes")):
             refusal = refusal or f"role {grant.role} is limited to {grant.scope}"
             continue
         failure = _not_in_force(grant, at, context)

@@ -57,27 +57,81 @@ def entry_covers(entry_resource, entry_action, resource, action):
     return pattern_matches(entry_resource, resource) and pattern_matches(entry_action, action)
 
 
-def scope_covers(scope, resource):
-    """A binding's resource scope covers a resource equal to it or beneath it (or matching its pattern)."""
+# A scope is a resource path (everything beneath it is covered; "" is everywhere), optionally followed by
+# attribute qualifiers ";key=value" that the resource must also satisfy (IBM's resource attributes, mapped by
+# the IBM face): ``serviceType`` is read from the resource path itself — ``platform_service`` for the
+# platform's own services (``PLATFORM_SERVICES``), ``service`` for every other service asking
+# /resources/iam/authorize; any other key (``resourceGroupId``, ``tag:<name>``) must be carried by the
+# decision's context as ``attributes``: the platform's own resources carry none, so such a scope grants
+# nothing on them. A qualifier only ever narrows a scope.
+PLATFORM_SERVICES = frozenset({"iam", "audit", "jit", "portal", "oauth"})
+SERVICE_TYPES = ("service", "platform_service")
+
+
+def split_scope(scope):
+    """'iam/principals;serviceType=platform_service' -> ('iam/principals', {'serviceType': 'platform_service'})."""
+    path, *parts = (scope or "").split(";")
+    return path, dict(part.partition("=")[::2] for part in parts)
+
+
+def join_scope(path, qualifiers):
+    """The inverse of ``split_scope`` (qualifiers in a stable order)."""
+    return path + "".join(f";{key}={value}" for key, value in sorted(qualifiers.items()))
+
+
+def qualifiers_hold(qualifiers, resource, attributes=None):
+    """Does the resource satisfy every qualifier? ``attributes``: what the decision's context says the
+    resource carries (resource group, access tags)."""
+    attributes = attributes if isinstance(attributes, dict) else {}
+    for key, value in qualifiers.items():
+        if key == "serviceType":
+            platform = resource.split("/", 1)[0] in PLATFORM_SERVICES
+            if value not in SERVICE_TYPES or platform != (value == "platform_service"):
+                return False
+        elif attributes.get(key) != value:
+            return False
+    return True
+
+
+def _path_covers(path, resource):
+    if not path:
+        return True
+    if resource == path or resource.startswith(path.rstrip("/") + "/"):
+        return True
+    return "*" in path and fnmatchcase(resource, path)
+
+
+def scope_covers(scope, resource, attributes=None):
+    """A binding's resource scope covers a resource equal to it or beneath it (or matching its pattern),
+    that satisfies the scope's qualifiers (see ``split_scope``)."""
     if not scope:
         return True
     if resource is None:
         return False
-    if resource == scope or resource.startswith(scope.rstrip("/") + "/"):
-        return True
-    return "*" in scope and fnmatchcase(resource, scope)
+    path, qualifiers = split_scope(scope)
+    return _path_covers(path, resource) and qualifiers_hold(qualifiers, resource, attributes)
 
 
 def scope_within(inner, outer):
     """Is everything the scope ``inner`` covers also covered by ``outer``? (Granting over ``inner`` needs
     holding the role over an ``outer`` like that.) A concrete ``inner`` is judged as a resource; a
-    pattern only by an ``outer`` without wildcards that it lies beneath, or by the same pattern."""
+    pattern only by an ``outer`` without wildcards that it lies beneath, or by the same pattern. Every
+    qualifier of ``outer`` must be one of ``inner``'s too (judged conservatively: an unqualified inner
+    is never within a qualified outer)."""
+    if not outer:
+        return True
+    if not inner:
+        return False
+    inner, inner_qualifiers = split_scope(inner)
+    outer, outer_qualifiers = split_scope(outer)
+    if any(inner_qualifiers.get(key) != value for key, value in outer_qualifiers.items()):
+        return False
     if not outer:
         return True
     if not inner:
         return False
     if "*" not in inner:
-        return scope_covers(outer, inner)
+        return _path_covers(outer, inner)
     if "*" not in outer:
         return inner == outer or inner.startswith(outer.rstrip("/") + "/")
     return inner == outer

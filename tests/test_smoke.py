@@ -9,7 +9,9 @@ pytestmark = pytest.mark.django_db
 
 def test_system_roles_are_seeded():
     keys = set(Role.objects.filter(is_system=True).values_list("key", flat=True))
-    assert keys == {"system:owner", "system:portal:full", "system:auditor", "system:resource-server"}
+    ibm = {"system:ibm:viewer", "system:ibm:operator", "system:ibm:editor", "system:ibm:administrator",
+           "system:ibm:reader", "system:ibm:writer", "system:ibm:manager", "system:ibm:iam-identity:serviceidcreator"}
+    assert keys == {"system:owner", "system:portal:full", "system:auditor", "system:resource-server"} | ibm
 
 
 def test_schema_renders(client):

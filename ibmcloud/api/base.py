@@ -14,7 +14,7 @@ from iam_project.api import expected_version
 from iam_project.parsers import JSONParser
 from iam_project.permissions import require
 
-from ..services import account, account_id  # noqa: F401  (the token view reads the account from here)
+from ..services import account, account_id, address_allowed, ensure_account_id  # noqa: F401  (the token view reads the account here)
 from .errors import ibm_exception_handler
 
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True,
@@ -37,6 +37,10 @@ class IBMView(APIView):
 
     def get_exception_handler(self):
         return ibm_exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        ensure_address_allowed(request)
+        super().initial(request, *args, **kwargs)
 
     def need(self, permission):
         require(self.request, permission)
@@ -67,6 +71,15 @@ class IBMView(APIView):
         if required and self.request.headers.get("If-Match") is None:
             raise ValidationError({"If-Match": ["This header is required (the entity_tag you read)."]})
         return expected_version(self.request)
+
+
+def ensure_address_allowed(request):
+    """The account's ``allowed_ip_addresses``: a request to the IBM face from any other address is refused
+    (403), as IBM refuses it, before anything else is looked at."""
+    ip = getattr(request, "client_ip", None) or request.META.get("REMOTE_ADDR")
+    if not address_allowed(ip):
+        raise PermissionDenied("Access from this IP address is not allowed by the account's settings "
+                               "(allowed_ip_addresses).")
 
 
 def permissions(**by_method):
@@ -110,6 +123,43 @@ SUMMARIES = {
     "updatePolicyState": "Deactivate (deleted) or restore (active) an access policy.",
     "deletePolicy": "Delete an access policy and its binding.",
     "listRoles": "List the roles: the account's custom roles and the built-in system roles.",
+    "createRole": "Create a custom role: a platform role whose entries are its actions.",
+    "getRole": "Get a custom role.",
+    "replaceRole": "Replace a custom role's display name, description and actions.",
+    "deleteRole": "Delete a custom role nobody holds.",
+    "listV2Policies": "List the v2 access policies of the account (active ones by default).",
+    "createV2Policy": "Create a v2 access policy: a binding, its time-based rule the binding's conditions.",
+    "getV2Policy": "Get a v2 access policy.",
+    "replaceV2Policy": "Replace a v2 access policy (the replacer holds both the old and the new grant).",
+    "deleteV2Policy": "Delete a v2 access policy and its binding.",
+    "getEffectiveAccountSettings": "The account's identity settings and those in force.",
+    "getSettings": "Get the account's access-management settings.",
+    "updateSettings": "Change the account's access-management settings.",
+    "getAccountLimits": "The account's identity limits and their usage.",
+    "bulkListAccountEntityConsumption": "The account's identity limits and their usage (IBM's bulk form).",
+    "listServiceIdGroup": "List the service ID groups of the account.",
+    "createServiceIdGroup": "Create a service ID group.",
+    "getServiceIdGroup": "Get a service ID group.",
+    "updateServiceIdGroup": "Rename or redescribe a service ID group.",
+    "deleteServiceIdGroup": "Delete a service ID group.",
+    "listLinks": "List the compute resources linked to a trusted profile.",
+    "createLink": "Link a compute resource to a trusted profile (stored: grants nothing here).",
+    "deleteLinkByParameters": "Delete the links of a trusted profile matching the parameters.",
+    "getLink": "Get a link of a trusted profile.",
+    "deleteLink": "Delete a link of a trusted profile.",
+    "getProfileIdentities": "The identities that may take on a trusted profile.",
+    "setProfileIdentities": "Replace the identities that may take on a trusted profile (stored).",
+    "setProfileIdentity": "Add an identity that may take on a trusted profile (stored).",
+    "getProfileIdentity": "Get an identity that may take on a trusted profile.",
+    "deleteProfileIdentity": "Remove an identity that may take on a trusted profile.",
+    "createReport": "Ask for an inactivity report over the audit trail (built by a task).",
+    "getReport": "Get a report: 204 while it is being built.",
+    "getPreferencesOnScopeAccount": "Get one preference of an identity.",
+    "updatePreferenceOnScopeAccount": "Set one preference of an identity.",
+    "deletePreferencesOnScopeAccount": "Delete one preference of an identity.",
+    "getAllPreferencesOnScopeAccount": "All the preferences of an identity.",
+    "listProfileTemplates": "IBM's trusted-profile templates: none in an installation of one account.",
+    "listAccountSettingsTemplates": "IBM's account-settings templates: none in an installation of one account.",
     "getAccountSettings": "Get the account's identity settings.",
     "updateAccountSettings": "Change the account's identity settings.",
 }
@@ -123,11 +173,13 @@ def ibm_operation(operation_id, tag, request=None, response=None, status=200, qu
                          request=request, parameters=parameters, responses={status: response})
 
 
-def ensure_account(named, for_list=False):
-    """True when ``named`` is this installation's account (or none is named); a list naming another
-    account is empty, anything else naming one is 403 — never someone else's data."""
+def ensure_account(named, for_list=False, field="account_id"):
+    """True when ``named`` is this installation's account (or none is named); a malformed account id is 400
+    (naming ``field``), a list naming another account is empty, anything else naming one is 403 — never
+    someone else's data."""
     if not named or named == account_id():
         return True
+    ensure_account_id(named, field)
     if for_list:
         return False
     raise PermissionDenied(f"Account {named} is not this account.")

@@ -1,4 +1,5 @@
-"""/v1/policies: access policies, each one a role binding of the platform."""
+"""/v1/policies and /v2/policies: access policies, each one a role binding of the platform (IBM's v2 shape:
+``subject``, ``control.grant.roles``, ``resource`` and a time-based ``rule`` the binding's conditions enforce)."""
 
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -7,24 +8,39 @@ from .. import services
 from ..models import Policy
 from .base import IF_MATCH, IF_MATCH_OPTIONAL, IBMView, ensure_account, ibm_operation, parse_id, permissions
 from .pagination import KeysetPage
-from .serializers import (CreatePolicySerializer, PolicyListQuerySerializer, PolicyListSerializer,
-                          PolicySerializer, ReplacePolicySerializer, UpdatePolicyStateSerializer)
+from .serializers import (CreatePolicySerializer, CreateV2PolicySerializer, PolicyListQuerySerializer,
+                          PolicyListSerializer, PolicySerializer, ReplacePolicySerializer, UpdatePolicyStateSerializer,
+                          V2PolicyListQuerySerializer, V2PolicyListSerializer, V2PolicySerializer)
 
 TAG = "Policies"
 READ, WRITE, DELETE = "iam/policies:read", "iam/policies:write", "iam/policies:delete"
 
 
 def policy_pk(policy_id):
-    pk = parse_id("Policy", policy_id, "policy")
-    if not Policy.objects.filter(pk=pk).exists():
-        raise NotFound(f"No such policy: {policy_id}.")
-    return pk
+    return one_policy(policy_id, v2=False).pk
 
 
 def terms(data):
     """The validated body as the policy services take it."""
-    return dict(identity=data["identity"], role=data["role"], scope=data["scope"], subjects=data["subjects"],
-                resources=data["resources"], type=data["type"], description=data.get("description") or "")
+    return dict(identity=data["identity"], subject_iam_id=data["subject_iam_id"], role=data["role"],
+                scope=data["scope"], subjects=data["subjects"], resources=data["resources"], type=data["type"],
+                description=data.get("description") or "")
+
+
+def v2_terms(data):
+    """The validated v2 body as the policy services take it (subject and resource kept in IBM's v2 shape)."""
+    return dict(identity=data["identity"], subject_iam_id=data["subject_iam_id"], role=data["role"],
+                scope=data["scope"], subjects=[data["subject"]], resources=[data["resource"]], type=data["type"],
+                description=data.get("description") or "", v2=True, pattern=data.get("pattern") or "",
+                rule=data.get("rule"))
+
+
+def one_policy(policy_id, v2):
+    """The policy of this version of the API, or an IBM 404."""
+    policy = Policy.objects.select_related("role").filter(pk=parse_id("Policy", policy_id, "policy"), v2=v2).first()
+    if policy is None:
+        raise NotFound(f"No such policy: {policy_id}.")
+    return policy
 
 
 class PolicyListView(IBMView):
@@ -37,7 +53,7 @@ class PolicyListView(IBMView):
         params = self.query(PolicyListQuerySerializer)
         page = KeysetPage(request, "policies", ("created_at", "id"), size_param="limit", token_param="start",
                           default_size=50, size=params.get("limit"), token=params.get("start"))
-        policies = Policy.objects.select_related("role")
+        policies = Policy.objects.select_related("role").filter(v2=False)
         if not ensure_account(params["account_id"], for_list=True):
             policies = policies.none()
         if params.get("iam_id"):
@@ -64,16 +80,14 @@ class PolicyView(IBMView):
 
     @ibm_operation("getPolicy", TAG, response=PolicySerializer)
     def get(self, request, policy_id):
-        policy = Policy.objects.select_related("role").filter(pk=parse_id("Policy", policy_id, "policy")).first()
-        if policy is None:
-            raise NotFound(f"No such policy: {policy_id}.")
-        return self.respond(PolicySerializer, policy)
+        return self.respond(PolicySerializer, one_policy(policy_id, v2=False))
 
     @ibm_operation("replacePolicy", TAG, request=ReplacePolicySerializer, headers=[IF_MATCH],
                    response=PolicySerializer)
     def put(self, request, policy_id):
         data = self.body(ReplacePolicySerializer)
-        policy = services.replace_policy(request.user, policy_pk(policy_id), self.if_match(), **terms(data))
+        policy = services.replace_policy(request.user, one_policy(policy_id, v2=False).pk, self.if_match(),
+                                         **terms(data))
         return self.respond(PolicySerializer, policy)
 
     @ibm_operation("updatePolicyState", TAG, request=UpdatePolicyStateSerializer, headers=[IF_MATCH],
@@ -87,4 +101,57 @@ class PolicyView(IBMView):
     @ibm_operation("deletePolicy", TAG, headers=[IF_MATCH_OPTIONAL], status=204)
     def delete(self, request, policy_id):
         services.delete_policy(request.user, policy_pk(policy_id), self.if_match(required=False))
+        return Response(status=204)
+
+
+class V2PolicyListView(IBMView):
+    """Access policies in IBM's v2 shape, paged by keyset in creation order."""
+
+    required_permissions = permissions(get=READ, post=WRITE)
+
+    @ibm_operation("listV2Policies", TAG, query=V2PolicyListQuerySerializer, response=V2PolicyListSerializer)
+    def get(self, request):
+        params = self.query(V2PolicyListQuerySerializer)
+        page = KeysetPage(request, "v2policies", ("created_at", "id"), size_param="limit", token_param="start",
+                          default_size=50, size=params.get("limit"), token=params.get("start"))
+        policies = Policy.objects.select_related("role").filter(v2=True)
+        if not ensure_account(params["account_id"], for_list=True):
+            policies = policies.none()
+        if params.get("iam_id"):
+            policies = policies.filter(subject_iam_id=params["iam_id"])
+        if params.get("type"):
+            policies = policies.filter(type=params["type"])
+        if params["state"] != "all":
+            policies = policies.filter(state=params["state"])
+        rows = page.rows(policies)
+        body = {"limit": page.limit, "policies": rows}
+        if page.next:
+            body["next"] = {"start": page.next}
+        return self.respond(V2PolicyListSerializer, body)
+
+    @ibm_operation("createV2Policy", TAG, request=CreateV2PolicySerializer, response=V2PolicySerializer, status=201)
+    def post(self, request):
+        policy = services.create_policy(request.user, **v2_terms(self.body(CreateV2PolicySerializer)))
+        return self.respond(V2PolicySerializer, policy, status=201)
+
+
+class V2PolicyView(IBMView):
+    """One access policy in IBM's v2 shape."""
+
+    required_permissions = permissions(get=READ, put=WRITE, delete=DELETE)
+
+    @ibm_operation("getV2Policy", TAG, response=V2PolicySerializer)
+    def get(self, request, id):
+        return self.respond(V2PolicySerializer, one_policy(id, v2=True))
+
+    @ibm_operation("replaceV2Policy", TAG, request=CreateV2PolicySerializer, headers=[IF_MATCH],
+                   response=V2PolicySerializer)
+    def put(self, request, id):
+        data = self.body(CreateV2PolicySerializer)
+        policy = services.replace_policy(request.user, one_policy(id, v2=True).pk, self.if_match(), **v2_terms(data))
+        return self.respond(V2PolicySerializer, policy)
+
+    @ibm_operation("deleteV2Policy", TAG, headers=[IF_MATCH_OPTIONAL], status=204)
+    def delete(self, request, id):
+        services.delete_policy(request.user, one_policy(id, v2=True).pk, self.if_match(required=False))
         return Response(status=204)

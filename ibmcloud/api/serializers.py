@@ -12,12 +12,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from iam_project.identity import find_identity
 from iam_project.validators import utc_datetime
-from roles.models import Role
 
 from .. import services
-from .base import crn, ensure_account, public_id, stamp
+from .base import crn, public_id, stamp
 
 # --- fields -----------------------------------------------------------------------------------------------------
 
@@ -364,14 +362,13 @@ class UpdateClaimRuleSerializer(CreateClaimRuleSerializer):
 
 # --- policies and roles -----------------------------------------------------------------------------------------
 
-ROLE_CRN = "crn:v1:portcullis:public:iam::::role:"
-SCOPE_ATTRIBUTES = ("serviceName", "serviceInstance", "resourceType", "resource")
-# What would make a policy read narrower than it grants if stored and not enforced: refused.
-UNENFORCED = ("rule", "pattern", "control", "tags")
+# What would make a policy read narrower than it grants if stored and not enforced: refused (a v2 policy's
+# ``rule`` is enforced: it becomes the binding's conditions).
+UNENFORCED = ("rule", "pattern", "control")
 
 
 def role_crn(role):
-    return ROLE_CRN + role.key
+    return services.role_crn(role)
 
 
 class AttributeSerializer(serializers.Serializer):
@@ -399,17 +396,35 @@ class SubjectSerializer(Closed):
 class ResourceSerializer(Closed):
     attributes = AttributeSerializer(many=True, max_length=20)
     tags = AttributeSerializer(many=True, required=False, max_length=20,
-                               help_text="Access tags: not enforced here, so refused when given.")
+                               help_text="Access tags (stringEquals): the resource must carry each one.")
 
 
 class RoleRefSerializer(serializers.Serializer):
-    role_id = Text(max_length=255, help_text="A role key, or crn:v1:portcullis:public:iam::::role:<key>.")
+    role_id = Text(max_length=255, help_text="IBM's CRN of a role (e.g. crn:v1:bluemix:public:iam::::role:Viewer), "
+                                             "crn:v1:portcullis:public:iam::::role:<key>, or a role key.")
 
 
 class PolicyRoleSerializer(serializers.Serializer):
     role_id = Text()
     display_name = Text()
     description = Text()
+
+
+def string_equals(entries, field, key="name"):
+    """{name: value} of IBM attributes, each stringEquals (or without an operator), each named once."""
+    if any(entry.get("operator", "stringEquals") != "stringEquals" for entry in entries):
+        raise ValidationError({field: ["Only the stringEquals operator is supported."]})
+    values = {entry[key]: entry["value"] for entry in entries}
+    if len(values) != len(entries):
+        raise ValidationError({field: ["Each attribute may be given once."]})
+    return values
+
+
+def policy_role(role_id, field="roles"):
+    role = services.find_role(role_id)
+    if role is None:
+        raise ValidationError({field: [f"No role {role_id}."]})
+    return role
 
 
 class CreatePolicySerializer(serializers.Serializer):
@@ -432,64 +447,22 @@ class CreatePolicySerializer(serializers.Serializer):
         if unenforced:
             raise ValidationError({name: ["Not supported here: the policy would grant more than it says."]
                                    for name in unenforced})
-        attrs["identity"] = self._subject(attrs["subjects"])
-        attrs["role"] = self._role(attrs["roles"])
-        attrs["scope"] = self._scope(attrs["resources"])
-        return attrs
-
-    @staticmethod
-    def _subject(subjects):
-        only_iam_id = (len(subjects) == 1 and [a["name"] for a in subjects[0]["attributes"]] == ["iam_id"]
-                       and subjects[0]["attributes"][0].get("operator", "stringEquals") == "stringEquals")
-        if not only_iam_id:
+        subjects = attrs["subjects"]
+        if len(subjects) != 1 or [a["name"] for a in subjects[0]["attributes"]] != ["iam_id"]:
             raise ValidationError({"subjects": ["One subject with exactly one attribute, iam_id (stringEquals), "
                                                 "is required."]})
-        iam_id = subjects[0]["attributes"][0]["value"]
-        identity = find_identity(iam_id)
-        if identity is None:
-            raise ValidationError({"subjects": [f"No principal or service ID has iam_id {iam_id}."]})
-        return identity
-
-    @staticmethod
-    def _role(roles):
-        if len(roles) != 1:
+        iam_id = string_equals(subjects[0]["attributes"], "subjects")["iam_id"]
+        attrs["identity"] = services.policy_subject(iam_id)
+        attrs["subject_iam_id"] = iam_id
+        if len(attrs["roles"]) != 1:
             raise ValidationError({"roles": ["Exactly one role {role_id} is supported per policy."]})
-        role_id = roles[0]["role_id"]
-        role = Role.objects.filter(key=role_id.removeprefix(ROLE_CRN)).first()
-        if role is None:
-            raise ValidationError({"roles": [f"No role {role_id}."]})
-        return role
-
-    @staticmethod
-    def _scope(resources):
-        if len(resources) != 1:
-            raise ValidationError({"resources": ["One resource whose attributes each have a name and a non-empty "
-                                                 "string value (without '/') is required."]})
-        [resource] = resources
-        if resource.get("tags"):
-            raise ValidationError({"resources": ["Access tags (resources[].tags) are not enforced here, so a "
-                                                 "policy with tags would grant more than it says: refused."]})
-        found = {a["name"]: a for a in resource["attributes"]}
-        values = {name: attribute["value"] for name, attribute in found.items()}
-        if len(found) != len(resource["attributes"]) or not all(v and "/" not in v for v in values.values()):
-            raise ValidationError({"resources": ["One resource whose attributes each have a name and a non-empty "
-                                                 "string value (without '/') is required."]})
-        if "accountId" not in found:
-            raise ValidationError({"resources": ["The accountId attribute is required."]})
-        ensure_account(values["accountId"])
-        unknown = sorted(set(found) - {"accountId", *SCOPE_ATTRIBUTES})
-        if unknown:
-            raise ValidationError({"resources": [f"Unsupported attributes: {', '.join(unknown)}."]})
-        if any(a.get("operator", "stringEquals") != "stringEquals" for a in found.values()):
-            raise ValidationError({"resources": ["Only the stringEquals operator is supported."]})
-        given = [name for name in SCOPE_ATTRIBUTES if name in found]
-        # The scope is the path serviceName[/serviceInstance][/resourceType[/resource]]: a narrower
-        # attribute never stands without the broader one it belongs to.
-        if given and "serviceName" not in given:
-            raise ValidationError({"resources": ["serviceName is required with any narrower attribute."]})
-        if "resource" in found and "resourceType" not in found:
-            raise ValidationError({"resources": ["resource needs resourceType."]})
-        return "/".join(values[name] for name in given)
+        attrs["role"] = policy_role(attrs["roles"][0]["role_id"])
+        if len(attrs["resources"]) != 1:
+            raise ValidationError({"resources": ["Exactly one resource is supported per policy."]})
+        [resource] = attrs["resources"]
+        attrs["scope"] = services.policy_scope(string_equals(resource["attributes"], "resources"),
+                                               string_equals(resource.get("tags") or [], "resources.tags"))
+        return attrs
 
 
 class ReplacePolicySerializer(CreatePolicySerializer):
@@ -517,12 +490,17 @@ class PolicySerializer(serializers.Serializer):
 
     @extend_schema_field(PolicyRoleSerializer(many=True))
     def get_roles(self, policy):
-        return [{"role_id": role_crn(policy.role), "display_name": policy.role.key,
-                 "description": policy.role.description}]
+        return [role_reference(policy.role)]
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_href(self, policy):
         return self.context["request"].build_absolute_uri(f"/v1/policies/{policy.pk}")
+
+
+def role_reference(role):
+    face = services.role_face(role)
+    return {"role_id": services.role_crn(role), "display_name": face.display_name if face else role.key,
+            "description": role.description}
 
 
 class PolicyNextSerializer(serializers.Serializer):
@@ -545,6 +523,123 @@ class PolicyListQuerySerializer(serializers.Serializer):
     start = Text(required=False, max_length=2000, help_text="The next.start of the page before.")
 
 
+# --- v2 policies ------------------------------------------------------------------------------------------------
+
+
+class V2AttributeSerializer(Closed):
+    key = Text(max_length=255)
+    operator = Text(required=False, max_length=64)
+    value = Text(max_length=1000)
+
+
+class V2SubjectSerializer(Closed):
+    attributes = V2AttributeSerializer(many=True, max_length=20)
+
+
+class V2ResourceSerializer(Closed):
+    attributes = V2AttributeSerializer(many=True, max_length=20)
+    tags = V2AttributeSerializer(many=True, required=False, max_length=20,
+                                 help_text="Access tags (stringEquals): the resource must carry each one.")
+
+
+class V2GrantSerializer(Closed):
+    roles = RoleRefSerializer(many=True, max_length=20)
+
+
+class V2ControlSerializer(Closed):
+    grant = V2GrantSerializer()
+
+
+class CreateV2PolicySerializer(serializers.Serializer):
+    """createV2Policy / replaceV2Policy: one subject (iam_id), one role under ``control.grant.roles``, one
+    resource, and optionally a time-based ``rule`` (enforced as the binding's time window and start/expiry)."""
+
+    type = Text(required=False, default="access", max_length=32, help_text="Only access.")
+    description = optional_text(300)
+    subject = V2SubjectSerializer()
+    control = V2ControlSerializer()
+    resource = V2ResourceSerializer()
+    pattern = Text(required=False, allow_blank=True, max_length=255,
+                   help_text="The name of the rule's shape (e.g. time-based-conditions:weekly:custom-hours).")
+    rule = serializers.JSONField(required=False, allow_null=True,
+                                 help_text="current_time, day_of_week and current_date_time conditions, "
+                                           "combined with and.")
+
+    def validate(self, attrs):
+        if attrs.get("type", "access") != "access":
+            raise ValidationError({"type": ["Only access policies are supported."]})
+        subject = attrs["subject"]["attributes"]
+        if [a["key"] for a in subject] != ["iam_id"]:
+            raise ValidationError({"subject": ["One attribute, iam_id (stringEquals), is required."]})
+        iam_id = string_equals(subject, "subject", key="key")["iam_id"]
+        attrs["identity"] = services.policy_subject(iam_id, field="subject")
+        attrs["subject_iam_id"] = iam_id
+        roles = attrs["control"]["grant"]["roles"]
+        if len(roles) != 1:
+            raise ValidationError({"control.grant.roles": ["Exactly one role {role_id} is supported per policy."]})
+        attrs["role"] = policy_role(roles[0]["role_id"], field="control.grant.roles")
+        resource = attrs["resource"]
+        attrs["scope"] = services.policy_scope(string_equals(resource["attributes"], "resource", key="key"),
+                                               string_equals(resource.get("tags") or [], "resource.tags", key="key"),
+                                               field="resource")
+        services.rule_conditions(attrs.get("rule"))  # a rule the engine cannot enforce is refused here
+        if attrs.get("pattern") and attrs.get("rule") is None:
+            raise ValidationError({"pattern": ["A pattern names the shape of a rule: give the rule too."]})
+        return attrs
+
+
+class V2PolicySerializer(serializers.Serializer):
+    id = Text(source="pk")
+    type = Text()
+    description = Text()
+    subject = serializers.SerializerMethodField()
+    control = serializers.SerializerMethodField()
+    resource = serializers.SerializerMethodField()
+    pattern = Text(required=False)
+    rule = serializers.JSONField(required=False)
+    state = Text()
+    href = serializers.SerializerMethodField()
+    created_at = Stamp()
+    created_by_id = Text(source="created_by")
+    last_modified_at = Stamp(source="updated_at")
+    last_modified_by_id = Text(source="last_modified_by")
+    entity_tag = Text(source="version")
+
+    @extend_schema_field(V2SubjectSerializer)
+    def get_subject(self, policy):
+        return policy.subjects[0]
+
+    @extend_schema_field(V2ResourceSerializer)
+    def get_resource(self, policy):
+        return policy.resources[0]
+
+    @extend_schema_field(V2ControlSerializer)
+    def get_control(self, policy):
+        return {"grant": {"roles": [role_reference(policy.role)]}}
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_href(self, policy):
+        return self.context["request"].build_absolute_uri(f"/v2/policies/{policy.pk}")
+
+    def to_representation(self, policy):
+        data = super().to_representation(policy)
+        if not policy.pattern:
+            data.pop("pattern")
+        if policy.rule is None:
+            data.pop("rule")
+        return data
+
+
+class V2PolicyListSerializer(serializers.Serializer):
+    limit = serializers.IntegerField()
+    next = PolicyNextSerializer(required=False, help_text="Absent on the last page.")
+    policies = V2PolicySerializer(many=True)
+
+
+class V2PolicyListQuerySerializer(PolicyListQuerySerializer):
+    pass
+
+
 class SystemRoleSerializer(serializers.Serializer):
     display_name = Text()
     description = Text()
@@ -558,44 +653,69 @@ class CustomRoleSerializer(SystemRoleSerializer):
     account_id = Text()
     service_name = Text()
     created_at = Stamp()
+    created_by_id = Text()
     last_modified_at = Stamp()
+    last_modified_by_id = Text()
     href = serializers.URLField()
+    entity_tag = Text(source="version")
 
 
 class RoleListSerializer(serializers.Serializer):
     custom_roles = CustomRoleSerializer(many=True)
-    service_roles = SystemRoleSerializer(many=True, help_text="Always empty: there are no per-service roles.")
-    system_roles = SystemRoleSerializer(many=True)
+    service_roles = SystemRoleSerializer(many=True, help_text="IBM's service roles (Reader, Writer, Manager, ...).")
+    system_roles = SystemRoleSerializer(many=True, help_text="IBM's platform roles and the platform's own.")
 
 
 class RoleListQuerySerializer(serializers.Serializer):
     account_id = Text(required=False, max_length=64)
     service_name = Text(required=False, max_length=255)
+    service_group_id = Text(required=False, max_length=255, help_text="IAM (every role here), or none.")
+    source_service_name = Text(required=False, max_length=255)
+    policy_type = Text(required=False, max_length=64)
+
+
+class ReplaceRoleSerializer(serializers.Serializer):
+    display_name = Text(max_length=50)
+    description = optional_text(250)
+    actions = serializers.ListField(child=Text(max_length=255), min_length=1, max_length=100,
+                                    help_text="service.resource.action, e.g. iam.principals.read")
+
+
+class CreateRoleSerializer(ReplaceRoleSerializer):
+    name = Text(max_length=30, help_text="An upper-case letter, then letters or digits.")
+    account_id = Text(max_length=64)
+    service_name = Text(max_length=100)
 
 
 # --- account settings -------------------------------------------------------------------------------------------
 
 
-class AccountSettingsSerializer(serializers.Serializer):
-    account_id = Text()
-    entity_tag = Text(source="version")
-    history = serializers.SerializerMethodField()
-    user_mfa = serializers.SerializerMethodField()
+class UserMfaSerializer(serializers.Serializer):
+    iam_id = Text()
+    mfa = Text()
+
+
+class UserDomainSerializer(serializers.Serializer):
+    realm_id = Text()
+    invitation_email_allow_patterns = serializers.ListField(child=Text(), required=False)
+    restrict_invitation = serializers.BooleanField(required=False)
+
+
+class SettingsFieldsSerializer(serializers.Serializer):
+    """The account's identity settings, as IBM names them (every value a string but the lists)."""
+
     restrict_create_service_id = Text()
     restrict_create_platform_apikey = Text()
+    restrict_user_list_visibility = Text()
+    restrict_user_domains = UserDomainSerializer(many=True)
     mfa = serializers.SerializerMethodField()  # the platform's multi-factor policy level (mfa app)
+    user_mfa = UserMfaSerializer(many=True)
     session_expiration_in_seconds = Text()
     session_invalidation_in_seconds = Text()
     max_sessions_per_identity = Text()
     allowed_ip_addresses = Text()
-
-    @extend_schema_field(HistorySerializer(many=True))
-    def get_history(self, row):
-        return []
-
-    @extend_schema_field({"type": "array", "items": {"type": "object"}})
-    def get_user_mfa(self, row):
-        return []
+    system_access_token_expiration_in_seconds = Text()
+    system_refresh_token_expiration_in_seconds = Text()
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_mfa(self, row):
@@ -604,17 +724,294 @@ class AccountSettingsSerializer(serializers.Serializer):
         return policy().level
 
 
-class UpdateAccountSettingsSerializer(serializers.Serializer):
-    """Only the fields given change; each is a string (checked against its allowed values by the service,
-    so the console and the API refuse alike)."""
+class AccountSettingsSerializer(SettingsFieldsSerializer):
+    account_id = Text()
+    entity_tag = Text(source="version")
+    history = serializers.SerializerMethodField()
 
-    restrict_create_service_id = Text(required=False, allow_null=True, help_text="RESTRICTED, NOT_RESTRICTED "
-                                                                                 "or NOT_SET.")
-    restrict_create_platform_apikey = Text(required=False, allow_null=True, help_text="RESTRICTED, "
-                                                                                      "NOT_RESTRICTED or NOT_SET.")
-    mfa = Text(required=False, allow_null=True, help_text=", ".join(services.MFA_VALUES) + ".")
-    session_expiration_in_seconds = Text(required=False, allow_null=True, help_text="NOT_SET or 900-2592000.")
-    session_invalidation_in_seconds = Text(required=False, allow_null=True, help_text="NOT_SET or 900-2592000.")
-    max_sessions_per_identity = Text(required=False, allow_null=True, help_text="NOT_SET or 1-10.")
-    allowed_ip_addresses = Text(required=False, allow_null=True, max_length=2000,
-                                help_text="Comma-separated IP addresses or networks.")
+    @extend_schema_field(HistorySerializer(many=True))
+    def get_history(self, row):
+        return self.context.get("history", [])
+
+
+class EffectiveSettingsSerializer(serializers.Serializer):
+    """IBM's effective settings: the account's own, and what is in force (IBM's defaults where NOT_SET)."""
+
+    account_id = Text()
+    effective = SettingsFieldsSerializer()
+    account = AccountSettingsSerializer()
+
+
+def setting_text(help_text):
+    return Text(required=False, allow_null=True, max_length=2000, help_text=help_text)
+
+class UpdateAccountSettingsSerializer(serializers.Serializer):
+    """Only the fields given change (checked against their allowed values by the service, so the console and
+    the API refuse alike)."""
+
+    restrict_create_service_id = setting_text("RESTRICTED, NOT_RESTRICTED or NOT_SET.")
+    restrict_create_platform_apikey = setting_text("RESTRICTED, NOT_RESTRICTED or NOT_SET.")
+    restrict_user_list_visibility = setting_text("RESTRICTED or NOT_RESTRICTED (stored only).")
+    restrict_user_domains = serializers.JSONField(required=False, allow_null=True,
+                                                  help_text="[{realm_id, invitation_email_allow_patterns, "
+                                                            "restrict_invitation}] (stored only).")
+    mfa = setting_text(", ".join(services.MFA_VALUES) + ".")
+    user_mfa = serializers.JSONField(required=False, allow_null=True, help_text="[{iam_id, mfa}].")
+    session_expiration_in_seconds = setting_text("NOT_SET or 900-2592000.")
+    session_invalidation_in_seconds = setting_text("NOT_SET or 900-2592000.")
+    max_sessions_per_identity = setting_text("NOT_SET or 1-10 (stored only).")
+    allowed_ip_addresses = setting_text("Comma-separated IP addresses or networks.")
+    system_access_token_expiration_in_seconds = setting_text("NOT_SET or 900-3600.")
+    system_refresh_token_expiration_in_seconds = setting_text("NOT_SET or 900-259200.")
+
+
+class IdentityTypeSerializer(serializers.Serializer):
+    state = Text()
+    external_allowed_accounts = serializers.ListField(child=Text())
+
+
+class IdentityTypesSerializer(serializers.Serializer):
+    user = IdentityTypeSerializer()
+    service_id = IdentityTypeSerializer()
+    service = IdentityTypeSerializer()
+
+
+class InteractionSerializer(serializers.Serializer):
+    identity_types = IdentityTypesSerializer()
+
+
+class AccessManagementSettingsSerializer(serializers.Serializer):
+    external_account_identity_interaction = InteractionSerializer()
+
+
+class UpdateAccessManagementSettingsSerializer(serializers.Serializer):
+    external_account_identity_interaction = serializers.JSONField(
+        help_text="{identity_types: {user|service_id|service: {state, external_allowed_accounts}}}")
+
+
+# --- service ID groups, profile links and identities, preferences, reports, limits, templates -----------------
+
+
+class AccountQuerySerializer(serializers.Serializer):
+    account_id = Text(required=False, max_length=64)
+    pagesize = serializers.IntegerField(required=False)
+    pagetoken = Text(required=False, max_length=2000)
+
+
+class ServiceIdGroupSerializer(serializers.Serializer):
+    id = serializers.SerializerMethodField()
+    entity_tag = Text(source="version")
+    account_id = serializers.SerializerMethodField()
+    crn = serializers.SerializerMethodField()
+    name = Text()
+    description = Text()
+    created_at = Stamp()
+    created_by = Text()
+    modified_at = Stamp(source="updated_at")
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_id(self, group):
+        return public_id("ServiceIdGroup", group.pk)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_account_id(self, group):
+        return services.account_id()
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_crn(self, group):
+        return crn("serviceidgroup", group.pk)
+
+
+class ServiceIdGroupListSerializer(serializers.Serializer):
+    serviceid_groups = ServiceIdGroupSerializer(many=True)
+
+
+class CreateServiceIdGroupSerializer(serializers.Serializer):
+    account_id = Text(max_length=64)
+    name = Text(max_length=255)
+    description = optional_text(2000)
+
+
+class UpdateServiceIdGroupSerializer(serializers.Serializer):
+    name = Text(max_length=255)
+    description = optional_text(2000)
+
+
+class LinkTargetSerializer(serializers.Serializer):
+    crn = Text(max_length=1000)
+    namespace = Text(required=False, allow_blank=True, max_length=255)
+    name = Text(required=False, allow_blank=True, max_length=255)
+    component_type = Text(required=False, allow_blank=True, max_length=255)
+    component_name = Text(required=False, allow_blank=True, max_length=255)
+
+
+class CreateProfileLinkSerializer(serializers.Serializer):
+    name = optional_text(255)
+    cr_type = serializers.ChoiceField(services.CR_TYPES)
+    link = serializers.JSONField(help_text="{crn, namespace, name, component_type, component_name}")
+
+
+class ProfileLinkSerializer(serializers.Serializer):
+    id = serializers.SerializerMethodField()
+    entity_tag = serializers.SerializerMethodField()
+    created_at = Stamp()
+    modified_at = Stamp(source="updated_at")
+    name = Text()
+    cr_type = Text()
+    link = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_id(self, link):
+        return public_id("ProfileLink", link.pk)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_entity_tag(self, link):
+        return "1"
+
+    @extend_schema_field(LinkTargetSerializer)
+    def get_link(self, link):
+        return {key: value for key, value in (("crn", link.crn), ("namespace", link.namespace),
+                                              ("name", link.link_name), ("component_type", link.component_type),
+                                              ("component_name", link.component_name)) if value}
+
+
+class ProfileLinkListSerializer(serializers.Serializer):
+    links = ProfileLinkSerializer(many=True)
+
+
+class DeleteLinksQuerySerializer(serializers.Serializer):
+    type = serializers.ChoiceField(services.CR_TYPES)
+    crn = Text(required=False, max_length=1000)
+    namespace = Text(required=False, max_length=255)
+    name = Text(required=False, max_length=255)
+    component_type = Text(required=False, max_length=255)
+    component_name = Text(required=False, max_length=255)
+
+
+class ProfileIdentitySerializer(serializers.Serializer):
+    iam_id = Text()
+    identifier = Text()
+    type = Text()
+    accounts = serializers.ListField(child=Text())
+    description = Text()
+
+
+class ProfileIdentitiesSerializer(serializers.Serializer):
+    identities = ProfileIdentitySerializer(many=True)
+
+
+class SetProfileIdentitiesSerializer(serializers.Serializer):
+    identities = serializers.JSONField(help_text="[{identifier, type (user, serviceid, crn), accounts, description}]")
+
+
+class SetProfileIdentitySerializer(serializers.Serializer):
+    identifier = Text(max_length=1000)
+    type = Text(max_length=16)
+    accounts = serializers.ListField(child=Text(max_length=64), required=False, max_length=10)
+    description = optional_text(2000)
+
+    def validate(self, attrs):
+        return {key: value for key, value in attrs.items() if value is not None}
+
+
+class PreferenceSerializer(serializers.Serializer):
+    id = serializers.SerializerMethodField()
+    service = Text()
+    value_string = Text()
+    value_list_of_strings = serializers.ListField(child=Text(), required=False, allow_null=True)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_id(self, preference):
+        return f"{preference.service}/{preference.preference_id}"
+
+    def to_representation(self, preference):
+        data = super().to_representation(preference)
+        if preference.value_list_of_strings is None:
+            data.pop("value_list_of_strings")
+        return data
+
+
+class PreferenceListSerializer(serializers.Serializer):
+    preferences = PreferenceSerializer(many=True)
+
+
+class UpdatePreferenceSerializer(serializers.Serializer):
+    value_string = Text(required=False, allow_null=True, allow_blank=True, max_length=2000)
+    value_list_of_strings = serializers.ListField(child=Text(max_length=255), required=False, allow_null=True,
+                                                  max_length=100)
+
+
+class CreateReportQuerySerializer(serializers.Serializer):
+    type = Text(required=False, max_length=16, help_text="inactive")
+    duration = Text(required=False, max_length=8, help_text="Hours (1-2160), 720 by default.")
+
+
+class ReportReferenceSerializer(serializers.Serializer):
+    reference = Text()
+
+
+class ReportSerializer(serializers.Serializer):
+    created_by = Text()
+    reference = Text()
+    report_duration = serializers.SerializerMethodField()
+    report_start_time = serializers.SerializerMethodField()
+    report_end_time = serializers.SerializerMethodField()
+    users = serializers.SerializerMethodField()
+    apikeys = serializers.SerializerMethodField()
+    serviceids = serializers.SerializerMethodField()
+    profiles = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_report_duration(self, report):
+        return str(report.duration_hours)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_report_start_time(self, report):
+        return report.result.get("report_start_time")
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_report_end_time(self, report):
+        return report.result.get("report_end_time")
+
+    @extend_schema_field({"type": "array", "items": {"type": "object"}})
+    def get_users(self, report):
+        return report.result.get("users", [])
+
+    @extend_schema_field({"type": "array", "items": {"type": "object"}})
+    def get_apikeys(self, report):
+        return report.result.get("apikeys", [])
+
+    @extend_schema_field({"type": "array", "items": {"type": "object"}})
+    def get_serviceids(self, report):
+        return report.result.get("serviceids", [])
+
+    @extend_schema_field({"type": "array", "items": {"type": "object"}})
+    def get_profiles(self, report):
+        return report.result.get("profiles", [])
+
+
+class LimitCountSerializer(serializers.Serializer):
+    limit = serializers.IntegerField()
+    count = serializers.IntegerField()
+
+
+class AccountLimitsSerializer(serializers.Serializer):
+    serviceid_groups = LimitCountSerializer()
+    profiles = LimitCountSerializer()
+    cr_links = LimitCountSerializer()
+    cr_rules = LimitCountSerializer()
+    idps = LimitCountSerializer()
+    profile_templates = LimitCountSerializer()
+    account_settings_templates = LimitCountSerializer()
+
+
+class ProfileTemplateListSerializer(serializers.Serializer):
+    offset = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    profile_templates = serializers.ListField(child=serializers.DictField(), help_text="Always empty.")
+
+
+class AccountSettingsTemplateListSerializer(serializers.Serializer):
+    offset = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    account_settings_templates = serializers.ListField(child=serializers.DictField(), help_text="Always empty.")

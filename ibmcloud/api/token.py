@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from clients.grants import API_KEY_GRANT, REFRESH_TOKEN_EXPIRED, TokenServiceCore
 from iam_project.exceptions import request_id_of
 
-from .base import account_id
+from .base import account_id, ensure_address_allowed
 from .errors import ibm_error_body, ibm_exception_handler
 
 REFRESH_GRANT = "refresh_token"
@@ -100,6 +100,7 @@ class IdentityTokenView(OAuthLibMixin, APIView):
                                                                "BXNIM0408E, BXNIM0109E).")})
     def post(self, request):
         request.data  # noqa: B018 — DRF parses (and refuses a body it cannot read) before the server reads the form
+        ensure_address_allowed(request._request)
         _, headers, body, status = self.get_oauthlib_core().create_token_response(request._request)
         answer = json.loads(body) if body else {}
         if status == 200:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import account, apikeys, policies, profiles, roles, serviceids
+from . import account, activity, apikeys, groups, links, policies, profiles, roles, serviceids
 from . import mfa  # multi-factor report and status (the mfa app's data)
 from .token import IdentityTokenView
 
@@ -24,6 +24,9 @@ urlpatterns = [
     path("v1/policies", policies.PolicyListView.as_view(), name="ibm-policies"),
     path("v1/policies/<str:policy_id>", policies.PolicyView.as_view(), name="ibm-policy"),
     path("v2/roles", roles.RoleListView.as_view(), name="ibm-roles"),
+    path("v2/roles/<str:role_id>", roles.RoleView.as_view(), name="ibm-role"),
+    path("v2/policies", policies.V2PolicyListView.as_view(), name="ibm-v2-policies"),
+    path("v2/policies/<str:id>", policies.V2PolicyView.as_view(), name="ibm-v2-policy"),
     path("v1/accounts/<str:account_id>/settings/identity", account.AccountSettingsView.as_view(),
          name="ibm-account-settings"),
     # Multi-factor enrolment (ibmcloud/api/mfa.py).
@@ -31,4 +34,30 @@ urlpatterns = [
     path("v1/mfa/accounts/<str:account_id>/report/<str:reference>", mfa.MfaReportDetailView.as_view(),
          name="ibm-mfa-report"),
     path("v1/mfa/accounts/<str:account_id>/status", mfa.MfaStatusView.as_view(), name="ibm-mfa-status"),
+    path("v1/accounts/<str:account_id>/effective_settings/identity", account.EffectiveSettingsView.as_view(),
+         name="ibm-effective-settings"),
+    path("v1/accounts/<str:account_id>/settings/access_management",
+         account.AccessManagementSettingsView.as_view(), name="ibm-access-management-settings"),
+    path("v1/accounts/<str:account_id>/limits/identity", activity.AccountLimitsView.as_view(), name="ibm-limits"),
+    path("v1/serviceid_groups", groups.ServiceIdGroupListView.as_view(), name="ibm-serviceid-groups"),
+    path("v1/serviceid_groups/<str:id>", groups.ServiceIdGroupView.as_view(), name="ibm-serviceid-group"),
+    path("v1/profiles/<str:profile_id>/links", links.ProfileLinkListView.as_view(), name="ibm-profile-links"),
+    path("v1/profiles/<str:profile_id>/links/<str:link_id>", links.ProfileLinkView.as_view(),
+         name="ibm-profile-link"),
+    path("v1/profiles/<str:profile_id>/identities", links.ProfileIdentitiesView.as_view(),
+         name="ibm-profile-identities"),
+    path("v1/profiles/<str:profile_id>/identities/<str:identity_type>", links.ProfileIdentityTypeView.as_view(),
+         name="ibm-profile-identity-type"),
+    path("v1/profiles/<str:profile_id>/identities/<str:identity_type>/<str:identifier_id>",
+         links.ProfileIdentityView.as_view(), name="ibm-profile-identity"),
+    path("v1/activity/accounts/<str:account_id>/report", activity.ReportListView.as_view(), name="ibm-reports"),
+    path("v1/activity/accounts/<str:account_id>/report/<str:reference>", activity.ReportView.as_view(),
+         name="ibm-report"),
+    path("v1/preferences/accounts/<str:account_id>/identities/<str:iam_id>", activity.PreferenceListView.as_view(),
+         name="ibm-preferences"),
+    path("v1/preferences/accounts/<str:account_id>/identities/<str:iam_id>/<str:service>/<str:preference_id>",
+         activity.PreferenceView.as_view(), name="ibm-preference"),
+    path("v1/profile_templates", activity.ProfileTemplateListView.as_view(), name="ibm-profile-templates"),
+    path("v1/account_settings_templates", activity.AccountSettingsTemplateListView.as_view(),
+         name="ibm-account-settings-templates"),
 ]

@@ -85,7 +85,7 @@ class AuthorizeRequestSerializer(StrictSerializer):
     def validate_context(self, value):
         import ipaddress
 
-        unknown = set(value) - {"ip", "time"}
+        unknown = set(value) - {"ip", "time", "attributes"}
         if unknown:
             raise serializers.ValidationError(f"Unknown context keys: {', '.join(sorted(unknown))}.")
         if "ip" in value:
@@ -93,6 +93,11 @@ class AuthorizeRequestSerializer(StrictSerializer):
                 ipaddress.ip_address(value["ip"])
             except (TypeError, ValueError):
                 raise serializers.ValidationError({"ip": "Not an IP address."}) from None
+        attributes = value.get("attributes", {})
+        if not isinstance(attributes, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                         for k, v in attributes.items()):
+            raise serializers.ValidationError({"attributes": "An object of the resource's attributes (strings): "
+                                                             "resourceGroupId, tag:<name>."})
         if "time" in value:
             field = serializers.DateTimeField()
             value = dict(value, time=field.to_internal_value(value["time"]))

@@ -107,7 +107,7 @@ def test_service_ids_full_lifecycle(sdk):
     sid = body["id"]
     names = [s["name"] for s in identity.list_service_ids(account_id=account_id).get_result()["serviceids"]]
     assert "billing-job" in names
-    assert identity.list_service_ids(account_id="someone-else").get_result()["serviceids"] == []
+    assert identity.list_service_ids(account_id="f" * 32).get_result()["serviceids"] == []
     etag = identity.get_service_id(id=sid).get_headers()["ETag"]
     updated = identity.update_service_id(id=sid, if_match=etag, name="billing", description="renamed").get_result()
     assert updated["name"] == "billing" and updated["description"] == "renamed"
@@ -123,7 +123,7 @@ def test_service_ids_full_lifecycle(sdk):
     assert me["iamId"] == body["iam_id"]
     identity.delete_service_id(id=sid)
     expect_error(404, identity.get_service_id, id=sid)
-    expect_error(403, identity.create_service_id, account_id="someone-else", name="x")
+    expect_error(403, identity.create_service_id, account_id="f" * 32, name="x")
 
 
 def test_trusted_profiles_and_claim_rules(sdk):
@@ -182,7 +182,7 @@ def test_policies_change_the_authorize_answer_and_roles_list(sdk):
     assert RoleBinding.objects.filter(principal=target, source="policy", scope="billing").exists()
     listed = policies.list_policies(account_id=account_id, iam_id=target.iam_id).get_result()["policies"]
     assert [p["id"] for p in listed] == [policy["id"]]
-    assert policies.list_policies(account_id="elsewhere").get_result()["policies"] == []
+    assert policies.list_policies(account_id="e" * 32).get_result()["policies"] == []
     etag = policies.get_policy(policy_id=policy["id"]).get_headers()["ETag"]
     narrower = [{"attributes": resources[0]["attributes"] + [{"name": "resourceType", "value": "invoices"},
                                                              {"name": "resource", "value": "2025"}]}]
@@ -207,7 +207,10 @@ def test_policies_change_the_authorize_answer_and_roles_list(sdk):
     roles = policies.list_roles(account_id=account_id).get_result()
     assert "billing:reader" in [r["name"] for r in roles["custom_roles"]]
     assert "system:owner" in [r["display_name"] for r in roles["system_roles"]]
-    assert roles["service_roles"] == []
+    assert "crn:v1:bluemix:public:iam::::role:Viewer" in [r["crn"] for r in roles["system_roles"]]
+    assert {"crn:v1:bluemix:public:iam::::serviceRole:Reader",
+            "crn:v1:bluemix:public:iam-identity::::serviceRole:ServiceIdCreator"} <= {
+        r["crn"] for r in roles["service_roles"]}
 
 
 def test_no_escalation_through_policies(sdk, live_server):

@@ -190,9 +190,11 @@ def test_the_openapi_document_describes_every_ibm_request_and_answer():
     components = schema["components"]["schemas"]
     operations = [(path, method, operation) for path, item in schema["paths"].items()
                   if path.startswith(("/v1/", "/v2/")) for method, operation in item.items()]
-    assert len(operations) == 39  # 36, and the MFA report (create, get) and status (ibmcloud/api/mfa.py)
+    assert len(operations) == 76  # 73, and the MFA report (create, get) and status (ibmcloud/api/mfa.py)
     for path, method, operation in operations:
         successes = {status: answer for status, answer in operation["responses"].items() if status.startswith("2")}
+        if operation["operationId"] == "getReport":  # 204 while the report is being built, as IBM
+            assert "content" not in successes.pop("204")
         assert len(successes) == 1, (path, method)
         [(status, answer)] = successes.items()
         if status == "204":
@@ -200,7 +202,9 @@ def test_the_openapi_document_describes_every_ibm_request_and_answer():
             continue
         ref = answer["content"]["application/json"]["schema"]["$ref"]
         assert components[ref.rsplit("/", 1)[1]]["properties"], (path, method)
-        if method in ("post", "put", "patch") and not any(word in path for word in ("lock", "disable", "/mfa/")):
+        bodiless = ("createReport", "bulkListAccountEntityConsumption")  # their parameters are in the query
+        if method in ("post", "put", "patch") and not any(word in path for word in ("lock", "disable", "/mfa/")) \
+                and operation["operationId"] not in bodiless:
             body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
             assert components[body.rsplit("/", 1)[1]]["properties"], (path, method)
     api_key = components["ApiKey"]

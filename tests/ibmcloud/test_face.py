@@ -166,11 +166,24 @@ def test_other_accounts_see_nothing():
     owner = make_principal(roles=["system:owner"])
     _, value = client_services.create_api_key(None, owner, "k")
     http = bearer(value)
-    assert http.get("/v1/apikeys", {"account_id": "not-ours"}).json()["apikeys"] == []
-    assert http.post("/v1/apikeys", {"name": "x", "iam_id": owner.iam_id, "account_id": "not-ours"},
+    other = "0" * 32
+    assert http.get("/v1/apikeys", {"account_id": other}).json()["apikeys"] == []
+    assert http.post("/v1/apikeys", {"name": "x", "iam_id": owner.iam_id, "account_id": other},
                      content_type="application/json").status_code == 403
-    assert http.get("/v1/policies", {"account_id": "not-ours"}).json()["policies"] == []
-    assert http.get("/v2/roles", {"account_id": "not-ours"}).json()["custom_roles"] == []
+    assert http.get("/v1/policies", {"account_id": other}).json()["policies"] == []
+    assert http.get("/v2/roles", {"account_id": other}).json()["custom_roles"] == []
+
+
+def test_a_malformed_account_id_is_bad_input():
+    owner = make_principal(roles=["system:owner"])
+    _, value = client_services.create_api_key(None, owner, "k")
+    http = bearer(value)
+    for response in (http.get("/v1/apikeys", {"account_id": "not-ours"}),
+                     http.post("/v1/profiles", {"name": "p", "account_id": "invalid"}, content_type="application/json"),
+                     http.post("/v1/apikeys", {"name": "x", "iam_id": owner.iam_id, "account_id": "invalid"},
+                               content_type="application/json")):
+        assert response.status_code == 400, response.content
+        assert "account_id" in response.json()["errors"][0]["message"]
 
 
 def test_api_key_values_never_reach_the_audit_trail():
@@ -192,6 +205,17 @@ def test_createapikey_command_prints_the_key_once():
     value = next(line.split()[-1] for line in out.getvalue().splitlines() if line.startswith("apikey:"))
     assert token_for(value).status_code == 200
     assert ApiKey.objects.get().iam_id == owner.iam_id
+
+
+def test_a_key_the_platform_makes_is_created_by_its_owner():
+    """``createapikey`` without --actor: IBM's getApiKeysDetails names the owner as the key's creator."""
+    owner = make_principal(email="ops@example.com")
+    out = StringIO()
+    call_command("createapikey", "ops@example.com", "--name", "ops", stdout=out)
+    value = next(line.split()[-1] for line in out.getvalue().splitlines() if line.startswith("apikey:"))
+    assert ApiKey.objects.get().created_by == owner.iam_id
+    details = bearer(value).get("/v1/apikeys/details", HTTP_IAM_APIKEY=value).json()
+    assert details["created_by"] == owner.iam_id and details["iam_id"] == owner.iam_id
 
 
 def test_claim_rules_decide_whether_claims_match_a_profile():
@@ -216,22 +240,24 @@ def test_claim_rules_decide_whether_claims_match_a_profile():
 @pytest.mark.parametrize("change, fragment", [
     ({"roles": [{"role_id": "a"}, {"role_id": "b"}]}, "Exactly one role"),
     ({"roles": [{"role_id": "no:such"}]}, "No role"),
-    ({"subjects": [{"attributes": [{"name": "iam_id", "value": "iam-Profile-x"}]}]}, "No principal"),
+    ({"subjects": [{"attributes": [{"name": "iam_id", "value": "not an iam_id"}]}]}, "iam_id"),
     ({"resources": [{"attributes": [{"name": "accountId", "value": "ACCOUNT"},
                                     {"name": "region", "value": "eu"}]}]}, "Unsupported"),
     ({"resources": [{"attributes": [{"name": "serviceName", "value": "billing"}]}]}, "accountId"),
     ({"type": "authorization"}, "access"),
     # A policy must never read narrower than it grants: what the engine cannot enforce is refused.
     ({"resources": [{"attributes": [{"name": "accountId", "value": "ACCOUNT"}],
-                     "tags": [{"name": "project", "value": "prototype", "operator": "stringEquals"}]}]},
-     "tags"),
+                     "tags": [{"name": "project", "value": "prototype", "operator": "stringMatch"}]}]},
+     "stringEquals"),
+    ({"resources": [{"attributes": [{"name": "accountId", "value": "ACCOUNT"},
+                                    {"name": "serviceType", "value": "everything"}]}]}, "serviceType"),
     ({"resources": [{"attributes": [{"name": "accountId", "value": "ACCOUNT"},
                                     {"name": "serviceName", "value": "bill*", "operator": "stringMatch"}]}]},
      "stringEquals"),
     ({"subjects": [{"attributes": [{"name": "iam_id", "value": "SUBJECT"},
                                    {"name": "accessGroupId", "value": "AccessGroupId-1"}]}]}, "exactly one"),
     ({"subjects": [{"attributes": [{"name": "iam_id", "value": "SUBJECT", "operator": "stringMatch"}]}]},
-     "exactly one"),
+     "stringEquals"),
     ({"rule": {"operator": "and", "conditions": []}}, "rule"),
     ({"pattern": "time-based-conditions:weekly"}, "pattern"),
 ])
@@ -342,8 +368,9 @@ def test_claim_rule_expiration_and_account_settings_are_validated():
         response = http.put(url, {field: bad}, content_type="application/json", HTTP_IF_MATCH=etag)
         assert response.status_code == 400 and field in response.json()["errors"][0]["message"], response.content
     etag = http.get(url)["ETag"]
-    ok = http.put(url, {"allowed_ip_addresses": "10.0.0.0/8, 192.0.2.1", "session_expiration_in_seconds": "3600"},
-                  content_type="application/json", HTTP_IF_MATCH=etag)
+    # the list keeps the test client's own address in (a change may not shut out the one making it)
+    ok = http.put(url, {"allowed_ip_addresses": "10.0.0.0/8, 192.0.2.1, 127.0.0.1",
+                        "session_expiration_in_seconds": "3600"}, content_type="application/json", HTTP_IF_MATCH=etag)
     assert ok.status_code == 200 and ok.json()["session_expiration_in_seconds"] == "3600"
 
 
