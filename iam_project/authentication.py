@@ -36,10 +36,20 @@ class BearerTokenAuthentication(OAuth2Authentication):
 
 
 def bearer_value(request):
-    """The token of an ``Authorization: Bearer`` header, or None (other forms go the database path)."""
+    """The token of an ``Authorization: Bearer`` header, or None: any other form — or a token also sent as
+    a parameter, which the database path refuses — takes the database path."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, value = header.partition(" ")
-    return value.strip() or None if scheme.lower() == "bearer" else None
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    django_request = getattr(request, "_request", request)
+    if "access_token" in django_request.GET:
+        return None
+    content_type = request.META.get("CONTENT_TYPE", "")
+    if content_type.startswith("multipart/") or (
+            content_type.startswith("application/x-www-form-urlencoded") and b"access_token" in django_request.body):
+        return None
+    return value.strip()
 
 
 class SessionAuthentication(authentication.SessionAuthentication):
