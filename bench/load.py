@@ -237,7 +237,7 @@ def endpoints(url, ids, token, size):
                                     "-H", f"Authorization: {bearer}"]),
         ("principals, deep cursor page", ["GET", f"{url}/resources/iam/principals?limit=50&cursor={deep}",
                                           "-H", f"Authorization: {bearer}"]),
-        ("password sign-in (form)", ["POST", f"{url}/oauth/login/", "-T", form,
+        ("password sign-in (form)", ["POST", f"{url}/oauth/login/", "-disable-redirects", "-T", form,
                                      "-H", f"Cookie: csrftoken={csrf}", "-H", f"Origin: {url}",
                                      "-H", f"Referer: {url}/oauth/login/",
                                      "-d", f"csrfmiddlewaretoken={csrf}&username={ids['signin']}&password={PASSWORD}"]),
