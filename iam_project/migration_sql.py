@@ -10,7 +10,7 @@ logger = logging.getLogger(__name__)
 def postgres_indexes(indexes):
     """(create, drop) functions for ``RunPython`` from ``[(name, create_sql, extension or None)]``. An index
     whose extension cannot be created (no privilege) is skipped with a warning: the lookup still works,
-    only slower — the operator can create the extension and migrate again."""
+    only slower — the operator can create the extension and run the migration again (docs/operations.md)."""
 
     def create(apps, schema_editor):
         connection = schema_editor.connection
