@@ -248,7 +248,9 @@ def cached_token(value):
     application = rebuild(identities[keys[-1]]) if fields["application_iam_id"] else None
     if (user is not None and user.suspended) or (application is not None and application.suspended):
         return None
-    token = _from_fields(get_access_token_model(), fields)
+    # The value itself as the row holds it (never cached): whoever reads the token's claims from it
+    # (the access context) does so without a query.
+    token = _from_fields(get_access_token_model(), {**fields, "token": value})
     token.user = user
     token.application = application
     return user, token

@@ -121,3 +121,19 @@ def test_a_suspended_principals_own_token_is_refused(owner, subject):
     assert me.status_code == 200
     principal_services.suspend_principal(owner, subject.pk)
     assert api.get("/resources/me", HTTP_AUTHORIZATION="Bearer opaque-token-value-1").status_code == 401
+
+
+def test_the_cached_token_carries_its_value_and_claims_without_a_query(subject, django_assert_num_queries):
+    """The access context reads the JWT's claims from the token: on the warm path that costs no query."""
+    import json
+    from base64 import urlsafe_b64decode
+
+    from iam_project import authcache
+
+    _, token = client_token()
+    check(token, subject.iam_id)
+    with django_assert_num_queries(0):
+        _, cached = authcache.cached_token(token)
+        payload = cached.token.split(".")[1]
+        claims = json.loads(urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert cached.token == token and claims["client_id"] == cached.application.client_id
