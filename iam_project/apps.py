@@ -24,3 +24,7 @@ class PlatformConfig(AppConfig):
         from . import metrics
 
         metrics.connect()  # lock-outs (django-axes) and task failures (Celery) counted
+
+        from . import authcache
+
+        authcache.connect()  # the bearer-token cache follows token revocations and identity changes

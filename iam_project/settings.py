@@ -614,3 +614,20 @@ OTP_WEBAUTHN_RP_ID_CALLABLE = "mfa.webauthn.relying_party_id"
 OTP_WEBAUTHN_RP_NAME = IAM_WEBAUTHN_RP_NAME
 OTP_WEBAUTHN_ALLOWED_ORIGINS = IAM_WEBAUTHN_ORIGINS or [
     IAM_SITE_URL.rstrip("/") if IAM_SITE_URL.startswith(("https://", "http://localhost")) else "http://localhost"]
+
+# --- Performance at load (issue 12): password hashing, the bearer-token cache -----------------------------------
+# Argon2id at OWASP's parameters (principals/hashers.py); hashes made with other parameters (Django's
+# m=100 MiB, p=8) or with PBKDF2 are re-hashed at the next successful sign-in.
+PASSWORD_HASHERS = ["principals.hashers.Argon2idPasswordHasher", "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+IAM_ARGON2 = {
+    "TIME_COST": int(os.environ.get("IAM_ARGON2_TIME_COST", "2")),
+    "MEMORY_KIB": int(os.environ.get("IAM_ARGON2_MEMORY_KIB", "19456")),
+    "PARALLELISM": int(os.environ.get("IAM_ARGON2_PARALLELISM", "1")),
+}
+# Live access tokens and identity snapshots in the cache (iam_project/authcache.py): a warm bearer request
+# costs no query; revocation, suspension and deletion replace the entries at once.
+IAM_AUTH_CACHE = {
+    "ENABLED": env_bool("IAM_AUTH_CACHE", True),
+    "IDENTITY_TIMEOUT": int(os.environ.get("IAM_AUTH_CACHE_IDENTITY_SECONDS", "300")),
+    "IDENTITY_TOMBSTONE_SECONDS": 30,
+}

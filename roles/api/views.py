@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from iam_project.api import IAMViewSet, expected_version
-from iam_project.identity import find_identity
+from iam_project.authcache import cached_identity
 
 from .. import engine, services
 from ..models import Role
@@ -74,7 +74,7 @@ class AuthorizeView(APIView):
         serializer = AuthorizeRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        identity = find_identity(data["iamId"])
+        identity = cached_identity(data["iamId"])  # warm: no query
         if identity is None:
             decision = engine.Decision(False, "no such identity")
         else:

@@ -1,0 +1,139 @@
+"""Query budgets of the hot paths: a warm POST /resources/iam/authorize costs no query, bearer token included,
+and the cache never keeps a revoked token, a suspended or deleted identity working."""
+
+import pytest
+from django.test import Client as HttpClient
+from oauth2_provider.models import get_access_token_model
+
+from clients import services as client_services
+from principals import services as principal_services
+from roles import services as role_services
+from tests.conftest import make_principal, make_role
+
+pytestmark = pytest.mark.django_db
+
+AUTHORIZE = "/resources/iam/authorize"
+
+
+def client_token(scopes=("iam/authorize:read",), permissions=("iam/authorize:read",)):
+    """A client holding ``permissions`` and a signed access token (JWT) from the client-credentials grant."""
+    from roles.models import RoleBinding
+
+    client = client_services.create_client(None, {"name": "checker", "grantTypes": ["client_credentials"],
+                                                  "scopes": list(scopes)})
+    RoleBinding.objects.create(client=client, role=make_role(permissions))
+    _, secret = client_services.create_secret(None, client.pk)
+    issued = HttpClient().post("/oauth/token/", {"grant_type": "client_credentials", "client_id": client.client_id,
+                                                 "client_secret": secret, "scope": " ".join(scopes)})
+    assert issued.status_code == 200, issued.content
+    return client, issued.json()["access_token"]
+
+
+def check(token, iam_id, permission="orders/items:read"):
+    return HttpClient().post(AUTHORIZE, {"iamId": iam_id, "permission": permission},
+                             content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+@pytest.fixture
+def subject():
+    return make_principal(permissions=["orders/items:read"])
+
+
+def test_warm_authorize_costs_no_query(subject, django_assert_num_queries):
+    _, token = client_token()
+    assert token.count(".") == 2  # a signed JWT
+    assert check(token, subject.iam_id).json()["allowed"] is True  # cold: fills the caches
+    with django_assert_num_queries(0):
+        allowed = check(token, subject.iam_id)
+        denied = check(token, subject.iam_id, "orders/items:delete")
+    assert allowed.status_code == 200 and allowed.json()["allowed"] is True
+    assert denied.status_code == 200 and denied.json()["allowed"] is False
+
+
+def test_a_revoked_token_is_refused_on_the_next_request(subject):
+    client, token = client_token()
+    assert check(token, subject.iam_id).status_code == 200
+    from clients.revocation import revoke_tokens
+
+    revoke_tokens(client, "test")
+    assert check(token, subject.iam_id).status_code == 401
+
+
+def test_a_token_revoked_at_the_revocation_endpoint_is_refused(subject):
+    client, token = client_token()
+    _, secret = client_services.create_secret(None, client.pk)
+    assert check(token, subject.iam_id).status_code == 200
+    revoked = HttpClient().post("/oauth/revoke_token/", {"token": token, "client_id": client.client_id,
+                                                         "client_secret": secret})
+    assert revoked.status_code == 200
+    assert not get_access_token_model().objects.exists()
+    assert check(token, subject.iam_id).status_code == 401
+
+
+def test_a_suspended_client_is_refused_on_the_next_request(subject, owner):
+    client, token = client_token()
+    assert check(token, subject.iam_id).status_code == 200
+    client_services.set_client_suspended(owner, client.pk, True)
+    assert check(token, subject.iam_id).status_code == 401
+
+
+def test_a_suspended_subject_is_refused_at_once(subject, owner):
+    _, token = client_token()
+    assert check(token, subject.iam_id).json()["allowed"] is True
+    principal_services.suspend_principal(owner, subject.pk)
+    answer = check(token, subject.iam_id).json()
+    assert answer["allowed"] is False and "suspended" in answer["reason"]
+
+
+def test_a_deleted_subject_is_unknown_at_once(subject, owner):
+    _, token = client_token()
+    assert check(token, subject.iam_id).json()["allowed"] is True
+    iam_id = subject.iam_id
+    principal_services.delete_principal(owner, subject.pk)
+    assert check(token, iam_id).json() == {"allowed": False, "reason": "no such identity", "role": None,
+                                           "binding": None}
+
+
+def test_a_removed_binding_stops_allowing_at_once(owner):
+    subject = make_principal()
+    role = make_role(["orders/items:read"])
+    binding = role_services.bind_role(owner, subject, role)
+    _, token = client_token()
+    assert check(token, subject.iam_id).json()["allowed"] is True
+    role_services.remove_binding(owner, binding)
+    assert check(token, subject.iam_id).json()["allowed"] is False
+
+
+def test_a_suspended_principals_own_token_is_refused(owner, subject):
+    """The principal's token (as userinfo and every resource see it) stops at once: its row is deleted and
+    the cache's entry is replaced by a tombstone, whatever was cached before."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from oauth2_provider.models import get_application_model
+
+    app = get_application_model().objects.create(name="app", client_type="confidential",
+                                                 grant_types=["client_credentials"], scopes=["*:*"])
+    get_access_token_model().objects.create(user=subject, application=app, token="opaque-token-value-1",
+                                            scope="iam/authorize:read", expires=timezone.now() + timedelta(minutes=5))
+    api = HttpClient()
+    me = api.get("/resources/me", HTTP_AUTHORIZATION="Bearer opaque-token-value-1")
+    assert me.status_code == 200
+    principal_services.suspend_principal(owner, subject.pk)
+    assert api.get("/resources/me", HTTP_AUTHORIZATION="Bearer opaque-token-value-1").status_code == 401
+
+
+def test_the_cached_token_carries_its_value_and_claims_without_a_query(subject, django_assert_num_queries):
+    """The access context reads the JWT's claims from the token: on the warm path that costs no query."""
+    import json
+    from base64 import urlsafe_b64decode
+
+    from iam_project import authcache
+
+    _, token = client_token()
+    check(token, subject.iam_id)
+    with django_assert_num_queries(0):
+        _, cached = authcache.cached_token(token)
+        payload = cached.token.split(".")[1]
+        claims = json.loads(urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert cached.token == token and claims["client_id"] == cached.application.client_id
