@@ -183,4 +183,5 @@ def test_ibm_report_and_status_lookups_refuse_garbage_cleanly(api_as):
         services.find_report("ab\x00cd")
     assert reader.get(f"/v1/mfa/accounts/{account}/status", {"iam_id": "iam-\x00x"}).status_code in (400, 404)
     assert reader.get(f"/v1/mfa/accounts/{account}/status").status_code == 400  # iam_id is required
-    assert reader.get(f"/v1/mfa/accounts/other-account/status", {"iam_id": "x"}).status_code == 403
+    assert reader.get("/v1/mfa/accounts/other-account/status", {"iam_id": "x"}).status_code == 400  # malformed
+    assert reader.get(f"/v1/mfa/accounts/{'0' * 32}/status", {"iam_id": "x"}).status_code == 403  # another's
