@@ -15,7 +15,7 @@ from oauth2_provider.models import get_application_model
 
 from iam_project.console import console_allows, record_console_refusal
 
-from . import explain
+from . import explain, graph
 from .permissions import split_permission
 
 KINDS = {"principal": "iam/principals", "client": "iam/clients"}
@@ -125,6 +125,64 @@ def effective_access_view(request, identity_type, pk):
     return _page(request, "admin/access/effective.html", f"Effective access of {identity}", identity=identity,
                  sources=explain.effective_access(identity, {"ip": None}),
                  change_url=f"admin:{model.app_label}_{model.model_name}_change")
+
+
+# --- identity search through the Graph query --------------------------------------------------------
+
+_SEARCH_OPERATORS = (("^=", "startsWith"), ("~=", "contains"), ("!=", "neq"), (">", "gt"), ("<", "lt"), ("=", "eq"))
+
+
+def _search_value(field, text):
+    if field == "suspended" and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if field.startswith("properties."):
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+    return text
+
+
+def parse_search(term):
+    """A console search as Graph filters: ``field=value`` (``^=`` starts with, ``~=`` contains, ``!=``, ``>``,
+    ``<``), e.g. ``roles=system:portal:full properties.team=ops``; ``roles=`` means holds the role. None when
+    the term has no such filter (the screen's plain search applies)."""
+    filters = []
+    for token in term.split():
+        for symbol, op in _SEARCH_OPERATORS:
+            field, found, value = token.partition(symbol)
+            if found and field:
+                if field == "roles" and op == "eq":
+                    op = "contains"
+                filters.append({"field": field, "op": op, "value": _search_value(field, value)})
+                break
+        else:
+            return None
+    return filters or None
+
+
+class GraphSearchMixin:
+    """The identity screens' search box runs the Graph query (roles/graph.py) for filter terms."""
+
+    graph_identity_type = None  # 'principal' or 'client'
+    search_help_text = ("Search, or filter: roles=system:portal:full, roles^=support:, email^=ana, "
+                        "properties.team=ops, suspended=true, createdAt>2026-01-01")
+
+    def get_search_results(self, request, queryset, search_term):
+        from django.contrib import messages
+
+        raw = parse_search(search_term)
+        if raw is None:
+            return super().get_search_results(request, queryset, search_term)
+        try:
+            where = graph.where_for(self.graph_identity_type, graph.parse_filters(raw))
+        except graph.QueryError as exc:
+            problems = "; ".join(f"{raw[int(k[8:k.index(']')])]['field']}: {' '.join(v)}" if k.startswith("filters[")
+                                 else " ".join(v) for k, v in exc.errors.items())
+            self.message_user(request, f"Search not understood: {problems}", messages.ERROR)
+            return queryset.none(), False
+        return (queryset.none() if where is None else queryset.filter(where)), False
 
 
 urlpatterns = [
