@@ -29,10 +29,15 @@ class SessionListSerializer(serializers.Serializer):
     results = SessionSerializer(many=True)
 
 
-def _listing(request, principal):
-    session = getattr(request._request, "session", None)
+def _current(request):
+    """(session key, access token) the request is made with: one of them, the other None."""
     token = request.auth if hasattr(request.auth, "scope") else None
-    current_key = session.session_key if session is not None and token is None else None
+    session = getattr(request._request, "session", None)
+    return (session.session_key if session is not None and token is None else None), token
+
+
+def _listing(request, principal):
+    current_key, token = _current(request)
     entries = services.list_sessions(principal, current_session_key=current_key, current_token=token)
     return Response(SessionListSerializer({"results": entries}).data)
 
@@ -61,7 +66,8 @@ class MeSessionView(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, session_id):
         principal = _own_principal(request)
-        services.revoke_session(request.user, principal.pk, session_id)
+        current_key, token = _current(request)
+        services.revoke_session(request.user, principal.pk, session_id, current_key, token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -93,5 +99,6 @@ class PrincipalSessionView(APIView):
     def delete(self, request, pk, session_id):
         pk = parse_uuid(pk)
         require(request, "iam/principals:write", resource=f"iam/principals/{pk}")
-        services.revoke_session(request.user, pk, session_id)
+        current_key, token = _current(request)
+        services.revoke_session(request.user, pk, session_id, current_key, token)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -19,7 +19,7 @@ from django.utils.crypto import constant_time_compare
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 import audit
-from iam_project.errors import NotFound
+from iam_project.errors import InvalidInput, NotFound
 from roles.authority import ensure_can_manage, is_same_identity
 
 from .models import SignInSession
@@ -129,21 +129,45 @@ def _revoke_refresh(token):
         token.revoke()
 
 
-def revoke_session(actor, principal_pk, session_id):
+def revoke_session(actor, principal_pk, session_id, current_session_key=None, current_token=None):
     """End one session of a principal: a sign-in (deleted from the session store) or an OAuth grant (its
     access token deleted, its refresh-token family revoked). The owner may end its own; anyone else needs
     to be able to manage the principal (roles.authority.ensure_can_manage) — the caller checks the API
-    permission. Writes: the deletions and one ``session.revoked`` audit event (no key or token value)."""
+    permission. The session or token the request itself is made with is refused (400): one signs out of
+    it instead (the console's or the OAuth sign-out, RFC 7009 revocation), rather than cutting the branch
+    one sits on mid-request. Writes: the deletions and one ``session.revoked`` audit event (no key or
+    token value)."""
     with transaction.atomic():
         principal = get_user_model().objects.filter(pk=principal_pk).first()
         if principal is None:
             raise NotFound("No such principal.")
         if not is_same_identity(actor, principal):
             ensure_can_manage(actor, principal)
+        if _is_current(principal, session_id, current_session_key, current_token):
+            raise InvalidInput({"sessionId": ["This is the session this request is made with: sign out of it instead."]})
         kind = _revoke(principal, session_id)
         audit.record("session.revoked", principal, details={"session": session_id, "type": kind})
     logger.info("session.revoked principal=%s session=%s type=%s", principal.iam_id, session_id, kind)
     return kind
+
+
+def _is_current(principal, session_id, current_session_key, current_token):
+    if current_token is not None and getattr(current_token, "user_id", None) == principal.pk:
+        refresh = get_refresh_token_model().objects.filter(access_token=current_token).values_list("pk", flat=True)
+        return session_id in {f"{_PREFIX[ACCESS_TOKEN]}{current_token.pk}", *(f"{_PREFIX[REFRESH_TOKEN]}{pk}" for pk in refresh)}
+    if current_session_key:
+        return SignInSession.objects.filter(pk=_uuid_or_none(session_id), principal=principal,
+                                            session_key=current_session_key).exists()
+    return False
+
+
+def _uuid_or_none(value):
+    import uuid
+
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def _revoke(principal, session_id):
@@ -179,10 +203,7 @@ def _revoke(principal, session_id):
 
 
 def _sign_in_record(principal, session_id):
-    import uuid
-
-    try:
-        pk = uuid.UUID(session_id)
-    except ValueError:
+    pk = _uuid_or_none(session_id)
+    if pk is None:
         return None
     return SignInSession.objects.select_for_update().filter(pk=pk, principal=principal).first()

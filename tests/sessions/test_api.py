@@ -159,3 +159,21 @@ def test_bad_principal_id_is_400_and_unknown_404():
     assert admin.get("/resources/iam/principals/not-a-uuid/sessions").status_code == 400
     assert admin.get("/resources/iam/principals/00000000-0000-0000-0000-000000000000/sessions").status_code == 404
     assert admin.delete("/resources/iam/principals/00000000-0000-0000-0000-000000000000/sessions/x").status_code == 404
+
+
+def test_the_session_or_token_of_the_request_itself_is_signed_out_of_not_revoked():
+    http, principal = signed_in(permissions=["iam/principals:read", "iam/principals:write"])
+    app, secret = make_app()
+    tokens = code_flow(http, app, secret)
+    listed = sessions(http)
+    own = next(e for e in listed if e["current"])
+    refused = http.delete(f"/resources/me/sessions/{own['id']}")
+    assert refused.status_code == 400 and "sessionId" in refused.json()["errors"]
+    assert http.delete(f"/resources/iam/principals/{principal.pk}/sessions/{own['id']}").status_code == 400
+    token_entry = next(e for e in listed if e["type"] == "accessToken")
+    via_token = HttpClient(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    assert via_token.delete(f"/resources/me/sessions/{token_entry['id']}").status_code == 400
+    assert bearer_get("/resources/me", tokens["access_token"]).status_code == 200
+    # ...while each can end the other.
+    assert via_token.delete(f"/resources/me/sessions/{own['id']}").status_code == 204
+    assert http.get("/resources/me").status_code in (401, 403)
