@@ -100,7 +100,7 @@ def test_index_links_the_access_pages():
 
 @pytest.mark.parametrize("role", ["system:owner", "reader"])
 def test_crawl_access_pages_never_500(subject, role):
-    """Every page of the access answers, with and without input, as an owner and as a read-only user."""
+    """Every page of the access answers and sessions, and the Graph search, as an owner and as a read-only user."""
     if role == "reader":
         viewer = make_principal(roles=["system:portal:full"], permissions=["iam/principals:read", "iam/clients:read"])
     else:
@@ -115,6 +115,9 @@ def test_crawl_access_pages_never_500(subject, role):
         "/admin/access/holders/?permission=*:*&ip=::1",
         "/admin/access/holders/?permission=a/b:read&time=9999-12-31 23:59",
         f"/admin/principals/principal/{subject.pk}/change/", f"/admin/clients/client/{app.pk}/change/",
+        f"/admin/sessions/principals/{subject.pk}/", f"/admin/sessions/principals/{viewer.pk}/",
+        "/admin/principals/principal/?q=roles%3Dsystem:owner", "/admin/principals/principal/?q=colour%3Dblue",
+        "/admin/clients/client/?q=properties.tier%3E1",
     ]
     for url in urls:
         status = client.get(url).status_code
