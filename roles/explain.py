@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
@@ -107,39 +107,57 @@ def holders(permission, resource=None, ip=None, at=None, readable=None, limit=10
     """Every identity that holds ``permission`` (over ``resource``) through a binding that has not expired,
     or through an object delegation on ``resource``, with the bindings it comes through and the engine's
     decision for it from ``ip`` at ``at``. ``readable(identity)`` filters out identities the asker may not
-    see. Returns (holders, truncated) with at most ``limit`` holders, principals first then clients."""
+    see. Returns (holders, truncated) with at most ``limit`` holders, principals first (by id), then clients.
+    The bindings are read in identity order and the walk stops once ``limit`` holders are found, so a role
+    bound to a million identities costs a page, not a million rows in memory."""
     perm_resource, perm_action = split_permission(permission)
     now = at or timezone.now()
     roles = _covering_roles(perm_resource, perm_action)
     rows = (RoleBinding.objects.filter(role__in=roles).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-            .select_related("role", "principal", "client").order_by("principal_id", "client_id", "created_at"))
-    grouped = {}
-    for binding in rows.iterator(chunk_size=500):
-        if not scope_covers(binding.scope, resource):
-            continue
-        identity = binding.identity
-        key = (identity.identity_type, identity.pk)
-        if key not in grouped:
-            grouped[key] = (identity, [])
-        in_force, reason = _binding_state(binding, now, {"ip": ip, "time": now})
-        grouped[key][1].append(Source(
-            permission=permission, role=binding.role.key, binding=str(binding.id), source=binding.source,
-            scope=binding.scope, conditions=binding.conditions or {}, starts_at=binding.starts_at,
-            expires_at=binding.expires_at, in_force=in_force, reason=reason,
-        ))
-    for identity, via in _delegated_holders(perm_resource, perm_action, resource):
-        key = (identity.identity_type, identity.pk)
-        grouped.setdefault(key, (identity, []))[1].extend(via)
+            .select_related("role", "principal", "client")
+            .order_by(F("principal_id").asc(nulls_last=True), F("client_id").asc(nulls_last=True), "created_at"))
+
+    def groups():
+        key, identity, via = None, None, []
+        for binding in rows.iterator(chunk_size=500):
+            if not scope_covers(binding.scope, resource):
+                continue
+            this = (binding.principal_id, binding.client_id)
+            if this != key:
+                if via:
+                    yield identity, via
+                key, identity, via = this, binding.identity, []
+            in_force, reason = _binding_state(binding, now, {"ip": ip, "time": now})
+            via.append(Source(
+                permission=permission, role=binding.role.key, binding=str(binding.id), source=binding.source,
+                scope=binding.scope, conditions=binding.conditions or {}, starts_at=binding.starts_at,
+                expires_at=binding.expires_at, in_force=in_force, reason=reason,
+            ))
+        if via:
+            yield identity, via
 
     found, truncated = [], False
-    for (kind, _pk), (identity, via) in sorted(grouped.items(), key=lambda item: (item[0][0] != "principal",
-                                                                                   str(item[1][0].iam_id))):
+    delegated = _delegated_holders(perm_resource, perm_action, resource)
+    delegated_by_key = {(i.identity_type, i.pk): (i, via) for i, via in delegated}
+    for identity, via in groups():
+        key = (identity.identity_type, identity.pk)
+        extra = delegated_by_key.pop(key, None)
+        if extra:
+            via = via + extra[1]
         if readable is not None and not readable(identity):
             continue
         if len(found) >= limit:
             truncated = True
             break
         found.append(Holder(identity, via, check(identity, permission, resource, ip=ip, at=at)))
+    if not truncated:
+        for identity, via in delegated_by_key.values():
+            if readable is not None and not readable(identity):
+                continue
+            if len(found) >= limit:
+                truncated = True
+                break
+            found.append(Holder(identity, via, check(identity, permission, resource, ip=ip, at=at)))
     return found, truncated
 
 

@@ -203,3 +203,25 @@ def test_holders_bad_input_is_400_naming_the_field(api_as, body, field):
     response = post(api_as("iam/authorize:read"), "/resources/iam/access/holders", body)
     assert response.status_code == 400, response.content
     assert field in response.json()["errors"], response.json()
+
+
+def test_holders_and_effective_access_include_object_delegations(api_as):
+    from guardian.shortcuts import assign_perm
+
+    app = ClientFactory(name="delegated-app")
+    delegate = make_principal(email="delegate@example.com")
+    assign_perm("clients.change_client", delegate, app)
+    asker = api_as("iam/authorize:read", "iam/principals:read", "iam/roles:read")
+    response = post(asker, "/resources/iam/access/holders",
+                    {"permission": "iam/clients:write", "resource": f"iam/clients/{app.pk}"})
+    holders = {h["name"]: h for h in response.json()["holders"]}
+    assert holders["delegate@example.com"]["allowed"] is True
+    assert holders["delegate@example.com"]["via"][0]["source"] == "delegation"
+    # Elsewhere the delegation grants nothing.
+    other = post(asker, "/resources/iam/access/holders",
+                 {"permission": "iam/clients:write", "resource": "iam/clients/00000000-0000-0000-0000-000000000000"})
+    assert "delegate@example.com" not in {h["name"] for h in other.json()["holders"]}
+    effective = asker.get(f"/resources/iam/principals/{delegate.pk}/access").json()["permissions"]
+    assert effective == [{"permission": "iam/clients:write", "role": None, "binding": None, "source": "delegation",
+                          "scope": f"iam/clients/{app.pk}", "conditions": {}, "startsAt": None, "expiresAt": None,
+                          "inForce": True, "reason": None}]
