@@ -14,7 +14,7 @@ from . import services
 
 class SessionSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="The session's id here (never its cookie or token value).")
-    type = serializers.ChoiceField(choices=(services.SIGN_IN, services.ACCESS_TOKEN, services.REFRESH_TOKEN))
+    type = serializers.CharField(help_text="signIn, accessToken or refreshToken.")
     createdAt = serializers.DateTimeField(source="created_at")
     expiresAt = serializers.DateTimeField(source="expires_at", allow_null=True)
     ip = serializers.CharField(allow_null=True)

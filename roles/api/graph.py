@@ -1,6 +1,6 @@
 """POST /resources/graph/query: the Hantera Graph query over identities (principals and clients)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -15,10 +15,18 @@ RESOURCES = {"identity": graph.TYPES, "principal": ("principal",), "client": ("c
 READ = {"principal": "iam/principals:read", "client": "iam/clients:read"}
 
 
+_SCALAR = [{"type": "string", "maxLength": 254}, {"type": "number"}, {"type": "boolean"}]
+
+
+@extend_schema_field({"anyOf": [*_SCALAR, {"type": "array", "maxItems": 100, "items": {"anyOf": _SCALAR}}]})
+class FilterValueField(serializers.JSONField):
+    """Any JSON (checked by roles.graph per field and operator), documented as the scalars and lists it takes."""
+
+
 class GraphFilterSerializer(StrictSerializer):
     field = serializers.CharField(help_text="roles, email, properties.<key>, suspended, type or createdAt.")
     op = serializers.ChoiceField(choices=graph.OPERATORS)
-    value = serializers.JSONField(allow_null=True, help_text="A string, number, boolean or null; a list for 'in'; ISO 8601 for createdAt.")
+    value = FilterValueField(allow_null=True, help_text="A string, number, boolean or null; a list for 'in'; ISO 8601 for createdAt.")
 
 
 class GraphQuerySerializer(StrictSerializer):
