@@ -144,6 +144,7 @@ def test_each_identity_type_needs_its_read_permission(api_as, people):
     ({"filters": [{"field": "roles", "op": "contains"}]}, "filters[0].value"),
     ({"filters": [{"field": "roles", "op": "contains", "value": "x", "extra": 1}]}, "filters[0].extra"),
     ({"filters": "roles"}, "filters"),
+    ({"filters": [{"field": "suspended", "op": "eq", "value": False}] * 21}, "filters"),
     ({"resource": "orders"}, "resource"),
     ({"limit": 0}, "limit"),
     ({"limit": 501}, "limit"),
