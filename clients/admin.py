@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 from oauth2_provider.models import get_application_model
 
 from iam_project.console import ServiceAdminMixin, console_action, console_allows
+from roles.console import GraphSearchMixin
 
 from . import services
 from .models import ApiKey, ClientSecret
@@ -25,7 +26,8 @@ class ClientSecretInline(admin.TabularInline):
         return False
 
 
-class ClientAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class ClientAdmin(GraphSearchMixin, ServiceAdminMixin, admin.ModelAdmin):
+    graph_identity_type = "client"
     list_display = ("name", "client_id", "client_type", "is_system", "suspended", "created")
     list_filter = ("client_type", "is_system", "suspended")
     search_fields = ("name", "client_id", "iam_id")

@@ -95,3 +95,15 @@ def authenticate(identity, scopes=None, authentication=None):
 def set_actor(actor, actor_type):
     """Name the actor for the audit trail only (e.g. the sign-in form, before a session exists)."""
     _current.set(replace(_current.get(), actor=actor, actor_type=actor_type))
+
+
+@contextlib.contextmanager
+def acting_as(identity, ip=None, at=None):
+    """The context as if ``identity`` acted itself through a session (no token cap), from ``ip`` at ``at``
+    — for answering "may X do this?" on X's behalf (the access checker) without the asker's address or
+    token scopes leaking into the answer. The audit actor stays the asker's. Restored in ``finally``."""
+    token = _current.set(replace(_current.get(), identity=identity, scopes=None, ip=ip, at=at))
+    try:
+        yield _current.get()
+    finally:
+        _current.reset(token)

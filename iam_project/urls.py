@@ -30,6 +30,9 @@ resources = [
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    # The console's access answers (roles/console.py) and sessions (principals/sessions), before the admin's catch-all.
+    path("admin/access/", include("roles.console")),
+    path("admin/sessions/", include("principals.sessions.console")),
     path("admin/", admin.site.urls),
     path("resources/", include(resources)),
     path("", include("ibmcloud.api.urls")),

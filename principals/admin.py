@@ -4,12 +4,14 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 
 from iam_project.console import ServiceAdminMixin, console_action, email_formfield_overrides
+from roles.console import GraphSearchMixin
 
 from . import services
 from .forms import ConsolePasswordChangeForm
 
 
-class PrincipalAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class PrincipalAdmin(GraphSearchMixin, ServiceAdminMixin, admin.ModelAdmin):
+    graph_identity_type = "principal"
     list_display = ("email", "display_name", "suspended", "must_change_password", "created_at")
     list_filter = ("suspended", "must_change_password")
     search_fields = ("email", "iam_id")

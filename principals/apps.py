@@ -16,4 +16,5 @@ class PrincipalsConfig(AppConfig):
 
         audited(settings.AUTH_USER_MODEL, "principal", redact={"password", "security_stamp"}, label_field="email")
         register("principals.principal", "iam/principals")
+        from .sessions import signals  # noqa: F401 (sign-in session records)
 

@@ -124,3 +124,7 @@ class Principal(VersionedModel, TimestampedModel, AbstractBaseUser):
         from roles.engine import decide_app_access
 
         return decide_app_access(self, app_label)
+
+
+# The sign-in session records live in their own module (principals/sessions); imported here to be a model of this app.
+from .sessions.models import SignInSession  # noqa: E402,F401
