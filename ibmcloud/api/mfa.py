@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from mfa import services as mfa_services
 
 from .base import IBMView, ensure_account, permissions, stamp
+from .serializers import ReportReferenceSerializer  # IBM's one ReportReference, shared with activity reports
 from .base import account_id as current_account_id
 
 TAG = "IBM Cloud IAM: Multi-factor authentication"
@@ -62,10 +63,6 @@ class ReportMfaEnrollmentStatusSerializer(serializers.Serializer):
     report_time = serializers.CharField()
     account_id = serializers.CharField()
     users = UserReportMfaEnrollmentStatusSerializer(many=True)
-
-
-class ReportReferenceSerializer(serializers.Serializer):
-    reference = serializers.CharField()
 
 
 def effective_trait(state):
