@@ -30,6 +30,7 @@ from oauthlib.common import Request as OauthlibRequest
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 from oauthlib.openid.connect.core.exceptions import InteractionRequired
 
+from iam_project import authcache
 from iam_project.signin import second_step
 from iam_project.stepup import ACR_VALUES, from_session, token_claims
 from principals.forms import ConsolePasswordChangeForm
@@ -328,9 +329,16 @@ class IntrospectTokenView(OAuthLibMixin, View):
         return JsonResponse(self.introspection(caller, token_value))
 
     def introspection(self, caller, token_value):
-        checksum = hashlib.sha256(token_value.encode("utf-8")).hexdigest()
-        token = (get_access_token_model().objects.select_related("user", "application")
-                 .filter(token_checksum=checksum).first())
+        # The warm path: the bearer-token cache (only what the database said was live; a tombstone,
+        # a suspended identity or a miss all fall through to the database below).
+        cached = authcache.cached_token(token_value)
+        token = cached[1] if cached is not None else None
+        if token is None:
+            checksum = hashlib.sha256(token_value.encode("utf-8")).hexdigest()
+            token = (get_access_token_model().objects.select_related("user", "application")
+                     .filter(token_checksum=checksum).first())
+            if token is not None and token.is_valid():
+                authcache.remember_token(token_value, token)
         if token is None or not token.is_valid():
             return {"active": False}
         identity = token.user or token.application
