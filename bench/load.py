@@ -274,14 +274,14 @@ def table(rows):
     return "\n".join(lines)
 
 
-def chart():
+def chart(label="after"):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     runs = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))]
-    runs = [run for run in runs if run.get("label") == "after"] or runs
+    runs = [run for run in runs if run.get("label") == label] or runs
     if not runs:
         return None
     names = [name for name, _ in runs[0]["rows"]]
@@ -361,9 +361,10 @@ def main():
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--chart", action="store_true", help="redraw docs/performance.png from bench/results")
     parser.add_argument("--chart-only", action="store_true", help="only redraw the chart")
+    parser.add_argument("--chart-label", default="after", help="the results (by --label) the chart shows")
     args = parser.parse_args()
     if args.chart_only:
-        print("bench: chart", chart())
+        print("bench: chart", chart(args.chart_label))
         return
     if not shutil.which("hey"):
         sys.exit("bench: the load generator is Debian's hey: apt-get install hey")
@@ -386,7 +387,7 @@ def main():
             stop()
         shutil.rmtree(work, ignore_errors=True)
     if args.chart:
-        print("bench: chart", chart())
+        print("bench: chart", chart(args.chart_label))
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ TOMBSTONE = "revoked"
 # Any other field is loaded from the database when first touched (a deferred field), never guessed.
 PRINCIPAL_FIELDS = ("id", "iam_id", "email", "suspended", "must_change_password", "version")
 CLIENT_FIELDS = ("id", "iam_id", "client_id", "name", "suspended", "is_system", "locked", "version")
-TOKEN_FIELDS = ("id", "user_id", "application_id", "scope", "expires", "token_checksum")
+TOKEN_FIELDS = ("id", "user_id", "application_id", "scope", "expires", "created", "resource", "token_checksum")
 
 
 def _conf(name, default):
@@ -223,6 +223,13 @@ def _key_set(current, previous):
     return keys
 
 
+# Which identities a token belongs to never changes: this process remembers it per token checksum so the
+# token's entry and its identities' can be read in one round trip. Only that fixed fact is kept here —
+# whether the token and identities are live is read from the shared cache on every request.
+_identity_keys_of = {}
+_IDENTITY_KEYS_MAX = 10_000
+
+
 def cached_token(value):
     """(identity, token) for a bearer token value from the cache — no query — or None to ask the
     database: not cached, revoked (tombstone), expired, audience-bound, identity unknown to the cache
@@ -231,15 +238,24 @@ def cached_token(value):
         return None
     if not _verify_jwt(value):
         return None  # a forged or expired JWT: the database path refuses it with the usual answer
-    token_key = _TOKEN_KEY.format(checksum=checksum_of(value))
-    entries, generation, _ = _read([token_key])
+    checksum = checksum_of(value)
+    token_key = _TOKEN_KEY.format(checksum=checksum)
+    known = _identity_keys_of.get(checksum, ())
+    entries, generation, _ = _read([token_key, *known])  # token and (when known) identities: one round trip
     fields = entries.get(token_key)
     if fields is None or fields == TOMBSTONE:
         return None
     if fields["expires"].timestamp() <= time.time():
         return None
-    keys = [_IDENTITY_KEY.format(iam_id=fields[name]) for name in ("user_iam_id", "application_iam_id") if fields[name]]
-    identities, _, _ = _read(keys)
+    keys = tuple(_IDENTITY_KEY.format(iam_id=fields[name])
+                 for name in ("user_iam_id", "application_iam_id") if fields[name])
+    if keys == known:
+        identities = entries
+    else:
+        identities, _, _ = _read(keys)
+        if len(_identity_keys_of) >= _IDENTITY_KEYS_MAX:
+            _identity_keys_of.clear()
+        _identity_keys_of[checksum] = keys
     if any(identities.get(key) in (None, TOMBSTONE) for key in keys):
         return None
     from oauth2_provider.models import get_access_token_model

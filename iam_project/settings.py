@@ -631,3 +631,6 @@ IAM_AUTH_CACHE = {
     "IDENTITY_TIMEOUT": int(os.environ.get("IAM_AUTH_CACHE_IDENTITY_SECONDS", "300")),
     "IDENTITY_TOMBSTONE_SECONDS": 30,
 }
+# rolePrefix on the principals list (principals/filtersets.py): up to this many holders the page starts
+# from their bindings; beyond it, principals are read in email order and checked one by one.
+IAM_ROLE_PREFIX_BINDINGS_FIRST_MAX = int(os.environ.get("IAM_ROLE_PREFIX_BINDINGS_FIRST_MAX", "1000"))

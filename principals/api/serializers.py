@@ -30,6 +30,29 @@ class PrincipalSerializer(IdentityRolesMixin):
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
 
+    def to_representation(self, instance):
+        """The same JSON as the fields above would make (tests/perf compares the two), built directly:
+        a page of 50 principals otherwise runs some 2,500 field and nested-serializer calls."""
+        when = _DATETIME.to_representation
+        bindings = self._bindings(instance)
+        return {
+            "roles": sorted({binding.role.key for binding in bindings}),
+            "bindings": [{"id": str(b.id), "role": str(b.role.key), "scope": str(b.scope), "source": str(b.source),
+                          "expiresAt": when(b.expires_at) if b.expires_at is not None else None}
+                         for b in bindings],
+            "id": str(instance.id),
+            "iamId": str(instance.iam_id),
+            "email": str(instance.email),
+            "properties": instance.properties,
+            "suspended": bool(instance.suspended),
+            "mustChangePassword": bool(instance.must_change_password),
+            "createdAt": when(instance.created_at) if instance.created_at is not None else None,
+            "updatedAt": when(instance.updated_at) if instance.updated_at is not None else None,
+        }
+
+
+_DATETIME = serializers.DateTimeField()
+
 
 class PrincipalPutSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254, validators=[validate_email_address])

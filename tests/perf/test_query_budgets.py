@@ -137,3 +137,68 @@ def test_the_cached_token_carries_its_value_and_claims_without_a_query(subject, 
         payload = cached.token.split(".")[1]
         claims = json.loads(urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     assert cached.token == token and claims["client_id"] == cached.application.client_id
+
+
+INTROSPECT = "/oauth/introspect/"
+
+
+def introspect(caller, secret, token):
+    from base64 import b64encode
+
+    basic = "Basic " + b64encode(f"{caller.client_id}:{secret}".encode()).decode()
+    return HttpClient().post(INTROSPECT, {"token": token}, HTTP_AUTHORIZATION=basic)
+
+
+@pytest.fixture
+def resource_server():
+    """A client allowed to introspect tokens and read clients, with its secret."""
+    from roles.models import RoleBinding
+
+    caller = client_services.create_client(None, {"name": "resource server", "grantTypes": ["client_credentials"],
+                                                  "scopes": ["oauth/introspect:read"]})
+    RoleBinding.objects.create(client=caller, role=make_role(["oauth/introspect:read", "iam/clients:read"]))
+    _, secret = client_services.create_secret(None, caller.pk)
+    return caller, secret
+
+
+def access_token_reads(queries):
+    table = get_access_token_model()._meta.db_table
+    return [q["sql"] for q in queries if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]]
+
+
+def test_warm_introspection_reads_the_token_from_the_cache(resource_server):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    caller, secret = resource_server
+    client, token = client_token()
+    cold = introspect(caller, secret, token).json()
+    assert cold["active"] is True
+    with CaptureQueriesContext(connection) as queries:
+        warm = introspect(caller, secret, token).json()
+    assert access_token_reads(queries) == []
+    assert warm == cold and warm["client_id"] == client.client_id and warm["iam_id"] == client.iam_id
+    assert {"exp", "iat", "scope", "permissions"} <= set(warm)
+
+
+def test_introspection_of_a_revoked_token_is_inactive_on_the_next_request(resource_server):
+    from clients.revocation import revoke_tokens
+
+    caller, secret = resource_server
+    client, token = client_token()
+    assert introspect(caller, secret, token).json()["active"] is True
+    assert introspect(caller, secret, token).json()["active"] is True  # served from the cache
+    revoke_tokens(client, "test")
+    assert introspect(caller, secret, token).json() == {"active": False}
+
+
+def test_introspection_of_a_suspended_clients_token_is_inactive_at_once(resource_server, owner):
+    caller, secret = resource_server
+    client, token = client_token()
+    assert introspect(caller, secret, token).json()["active"] is True
+    assert introspect(caller, secret, token).json()["active"] is True
+    client_services.set_client_suspended(owner, client.pk, True)
+    assert introspect(caller, secret, token).json() == {"active": False}
+    client_services.set_client_suspended(owner, client.pk, False)
+    # Suspension deleted the token's row: it stays inactive, cache or not.
+    assert introspect(caller, secret, token).json() == {"active": False}

@@ -113,6 +113,43 @@ def test_the_role_prefix_filter_starts_from_the_bindings(directory):
     assert_indexed(plan, PRINCIPALS)
 
 
+def test_a_widely_held_role_prefix_is_read_in_email_order_and_stops_at_the_page(directory, settings):
+    """Many holders (more than the bound): principals are read in email order from the index and each is
+    checked, instead of gathering every holder's binding and sorting them all (what grew at 1M)."""
+    settings.IAM_ROLE_PREFIX_BINDINGS_FIRST_MAX = 10
+    response, plan = plan_of(directory, "/resources/iam/principals?rolePrefix=shop:", PRINCIPALS)
+    assert len(response.json()["results"]) == 20
+    assert_indexed(plan, PRINCIPALS, "principals_principal_email_key")
+    assert not [n for n in nodes(plan) if n["Node Type"] in ("Sort", "Hash", "HashAggregate")], json.dumps(plan)
+
+
+def test_both_role_prefix_plans_find_the_same_principals(directory, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    later = make_role(["orders/items:write"], key="shop:later")
+    gone = make_role(["orders/items:write"], key="shop:gone")
+    people = list(Principal.objects.order_by("email")[100:103])
+    RoleBinding.objects.create(principal=people[0], role=later, starts_at=timezone.now() + timedelta(days=1))
+    RoleBinding.objects.create(principal=people[1], role=gone, expires_at=timezone.now() - timedelta(days=1))
+    RoleBinding.objects.create(principal=people[2], role=later)
+
+    def emails(path):
+        found, response = [], directory.get(path)
+        while True:
+            found += [p["email"] for p in response.json()["results"]]
+            if not response.json()["next"]:
+                return found
+            response = directory.get(response.json()["next"])
+
+    few = emails("/resources/iam/principals?rolePrefix=shop:&limit=7")
+    settings.IAM_ROLE_PREFIX_BINDINGS_FIRST_MAX = 5
+    many = emails("/resources/iam/principals?rolePrefix=shop:&limit=7")
+    assert few == many and len(few) == 21 and people[2].email in few
+    assert people[0].email not in few and people[1].email not in few
+
+
 def test_a_properties_lookup_uses_the_json_index(directory):
     queryset = Principal.objects.filter(properties__contains={"team": "team7"}).order_by("email")[:50]
     with connection.cursor() as cursor:
