@@ -631,3 +631,11 @@ IAM_AUTH_CACHE = {
     "IDENTITY_TIMEOUT": int(os.environ.get("IAM_AUTH_CACHE_IDENTITY_SECONDS", "300")),
     "IDENTITY_TOMBSTONE_SECONDS": 30,
 }
+
+# --- The console's look and dashboard (issue 14) ----------------------------------------------------
+# Django's own admin, grouped by task (iam_project.console.NAVIGATION), branded by
+# templates/admin/base_site.html + iam_project/static/console/ (no inline script or style: the CSP
+# above stays as it is), light/dark/auto theme from the admin's own toggle. The dashboard's panels
+# come from the console app, which reads across every app.
+INSTALLED_APPS += ["console"]
+IAM_CONSOLE_DASHBOARD = "console.dashboard.dashboard_context"
