@@ -92,3 +92,24 @@ def identity_link(iam_id, names=None):
         label, url = names[iam_id]
         return format_html('<a href="{}" title="{}">{}</a>', url, iam_id, label)
     return format_html('<span title="{}">{}</span>', iam_id, iam_id)
+
+
+def identities_matching(text, limit=50):
+    """The iam ids and primary keys of the identities a person means by ``text``: an email or the start
+    of one, a client's name or client id, or an iam id itself (for the audit screen's identity filter)."""
+    from django.apps import apps
+    from django.conf import settings
+    from django.db.models import Q
+
+    text = (text or "").strip()
+    if not text:
+        return [], []
+    iam_ids, pks = [text], []
+    Principal = apps.get_model(settings.AUTH_USER_MODEL)
+    Client = apps.get_model(settings.OAUTH2_PROVIDER_APPLICATION_MODEL)
+    for model, match in ((Principal, Q(email__istartswith=text) | Q(properties__name__iexact=text)),
+                         (Client, Q(name__iexact=text) | Q(client_id=text))):
+        for pk, iam_id in model.objects.filter(match | Q(iam_id=text)).values_list("pk", "iam_id")[:limit]:
+            iam_ids.append(iam_id)
+            pks.append(str(pk))
+    return iam_ids, pks
