@@ -113,3 +113,30 @@ def identities_matching(text, limit=50):
             iam_ids.append(iam_id)
             pks.append(str(pk))
     return iam_ids, pks
+
+
+def human_duration_field():
+    """A form field for durations typed as a person writes them ("1 h 30 min", "90 min", "2 d"), ISO 8601
+    ("PT1H30M") still accepted, and shown back the same way; bad input is a form error naming the field."""
+    from django import forms
+    from django.core.exceptions import ValidationError
+
+    class HumanDurationField(forms.DurationField):
+        default_error_messages = {"invalid": 'Enter a duration such as "1 h 30 min", "90 min" or "PT1H30M".'}
+
+        def prepare_value(self, value):
+            if isinstance(value, timedelta):
+                return human_duration(value)
+            return value
+
+        def to_python(self, value):
+            if value in self.empty_values:
+                return None
+            if isinstance(value, timedelta):
+                return value
+            parsed = parse_human_duration(str(value))
+            if parsed is None:
+                raise ValidationError(self.error_messages["invalid"], code="invalid")
+            return parsed
+
+    return HumanDurationField

@@ -2,9 +2,11 @@
 revoke (with the time an active grant has left). Every change goes through jit.services."""
 
 from django.contrib import admin
+from django.db import models
 
 from iam_project.console import (HumanNamesMixin, ReadOnlyAdminMixin, ServiceAdminMixin, console_action,
                                  duration_column, identity_column, when_column)
+from iam_project.consoleformat import human_duration_field
 
 from . import services
 from .choices import RequestStatusChoices
@@ -20,6 +22,8 @@ class EligibilityAdmin(HumanNamesMixin, ServiceAdminMixin, admin.ModelAdmin):
     fields = ("principal", "client", "held_role", "role", "scope", "max_duration", "approval_required",
               "approver_role", "approvals_required", "justification_required", "created_by", "version")
     readonly_fields = ("created_by", "version")
+    # Durations typed and shown as "1 h 30 min" (ISO 8601 still accepted).
+    formfield_overrides = {models.DurationField: {"form_class": human_duration_field()}}
     max_duration_human = duration_column("max_duration", "max duration")
 
     def save_model(self, request, obj, form, change):
