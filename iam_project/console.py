@@ -88,7 +88,7 @@ NAVIGATION = (
 class ConsoleSite(admin.AdminSite):
     site_header = "Portcullis"
     site_title = "Portcullis console"
-    index_title = "Dashboard"
+    index_title = "Identity and access"  # the dashboard's heading
     index_template = "admin/index.html"
     login_form = ConsoleAuthenticationForm
     # The principals app puts its own form here (through its service) from its admin module.
