@@ -70,3 +70,19 @@ class ChainHead(models.Model):
 
     def __str__(self):
         return f"lane {self.lane}: {self.length} events, head {self.hash[:12]}"
+
+
+class ChainVerification(models.Model):
+    """The outcome of each run of ``audit_verify``: the console's dashboard shows the last one."""
+
+    at = models.DateTimeField(db_index=True)
+    ok = models.BooleanField()
+    events = models.PositiveBigIntegerField(default=0)
+    first_break = models.CharField(max_length=512, blank=True, default="")
+
+    class Meta:
+        ordering = ("-at",)
+        get_latest_by = "at"
+
+    def __str__(self):
+        return f"{'OK' if self.ok else 'BROKEN'} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -5,7 +5,8 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from oauth2_provider.models import get_application_model
 
-from iam_project.console import ServiceAdminMixin, console_action, console_allows
+from iam_project.console import (HumanNamesMixin, ServiceAdminMixin, console_action, console_allows, identity_column,
+                                 when_column)
 from roles.console import GraphSearchMixin
 
 from . import services
@@ -137,8 +138,13 @@ class ClientAdmin(GraphSearchMixin, ServiceAdminMixin, admin.ModelAdmin):
         return response
 
 
-class ClientSecretAdmin(ServiceAdminMixin, admin.ModelAdmin):
-    list_display = ("prefix", "client", "created_at", "expires_at", "last_used_at", "created_by")
+class ClientSecretAdmin(HumanNamesMixin, ServiceAdminMixin, admin.ModelAdmin):
+    list_display = ("prefix", "client", "created", "expires", "last_used", "created_by_name")
+    identity_fields = ("created_by",)
+    created = when_column("created_at", "created")
+    expires = when_column("expires_at", "expires")
+    last_used = when_column("last_used_at", "last used")
+    created_by_name = identity_column("created_by", "created by")
     search_fields = ("prefix", "client__name", "client__client_id")
     readonly_fields = ("id", "client", "prefix", "created_at", "expires_at", "last_used_at", "created_by")
     fields = readonly_fields
@@ -164,11 +170,16 @@ admin.site.register(Client, ClientAdmin)
 admin.site.register(ClientSecret, ClientSecretAdmin)
 
 
-class ApiKeyAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class ApiKeyAdmin(HumanNamesMixin, ServiceAdminMixin, admin.ModelAdmin):
     """API keys: values are never shown (only made, by the API or ``createapikey``); lock, unlock,
     disable and enable go through the services."""
 
-    list_display = ("name", "iam_id", "prefix", "locked", "disabled", "expires_at", "last_used_at", "created_at")
+    list_display = ("name", "owner", "prefix", "locked", "disabled", "expires", "last_used", "created")
+    identity_fields = ("iam_id",)
+    owner = identity_column("iam_id", "owner")
+    expires = when_column("expires_at", "expires")
+    last_used = when_column("last_used_at", "last used")
+    created = when_column("created_at", "created")
     list_filter = ("locked", "disabled")
     search_fields = ("name", "=iam_id", "prefix")
     readonly_fields = ("id", "name", "description", "iam_id", "prefix", "locked", "disabled", "expires_at",

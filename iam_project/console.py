@@ -69,10 +69,27 @@ class _LazyLoginView:
 ConsoleLoginView = _LazyLoginView()
 
 
+# The console's navigation, grouped by task: (group, [model label or named link]). A model not listed
+# goes under Settings, so a newly registered screen is never lost.
+NAVIGATION = (
+    ("People", ["principals.principal", "ibmcloud.trustedprofile"]),
+    ("Applications", ["clients.client", "clients.clientsecret", "clients.apikey",
+                      "oauth2_provider.accesstoken", "oauth2_provider.refreshtoken",
+                      "oauth2_provider.idtoken", "oauth2_provider.grant"]),
+    ("Access", ["roles.role", "roles.rolebinding", "ibmcloud.policy",
+                ("Check access", "console-access-check", "iam/authorize:read"),
+                ("Who can…?", "console-access-holders", "iam/authorize:read")]),
+    ("Just-in-time", ["jit.accessrequest", "jit.eligibility"]),
+    ("Audit", ["audit.auditevent", "audit.chainhead"]),
+    ("Settings", ["ibmcloud.accountsettings", "otp_totp.totpdevice", "otp_static.staticdevice", "auth.group"]),
+)
+
+
 class ConsoleSite(admin.AdminSite):
     site_header = "Portcullis"
     site_title = "Portcullis console"
-    index_title = "Identity and access"
+    index_title = "Identity and access"  # the dashboard's heading
+    index_template = "admin/index.html"
     login_form = ConsoleAuthenticationForm
     # The principals app puts its own form here (through its service) from its admin module.
     password_change_form = PasswordChangeForm
@@ -115,6 +132,47 @@ class ConsoleSite(admin.AdminSite):
             defaults["template_name"] = self.password_change_template
         request.current_app = self.name
         return PasswordChangeView.as_view(**defaults)(request)
+
+    def get_app_list(self, request, app_label=None):
+        """The navigation by task (``NAVIGATION``) rather than by Django app; an app's own page keeps
+        Django's list of that app. Each group holds only what the viewer may open."""
+        if app_label is not None:
+            return super().get_app_list(request, app_label)
+        from django.urls import reverse
+
+        models = {}
+        for app in self._build_app_dict(request).values():
+            for model in app["models"]:
+                models[f"{app['app_label']}.{model['object_name'].lower()}"] = model
+        groups, placed = [], set()
+        for title, entries in NAVIGATION:
+            rows = []
+            for entry in entries:
+                if isinstance(entry, tuple):
+                    name, route, permission = entry
+                    if console_allows(request, permission):
+                        rows.append({"name": name, "object_name": route, "admin_url": reverse(route),
+                                     "add_url": None, "view_only": True, "perms": {"view": True}})
+                elif entry in models:
+                    rows.append(models[entry])
+                    placed.add(entry)
+            if title == "Settings":
+                rows += [model for label, model in models.items() if label not in placed]
+            if rows:
+                slug = title.lower().replace("-", "").replace(" ", "")
+                groups.append({"name": title, "app_label": slug, "app_url": rows[0]["admin_url"],
+                               "has_module_perms": True, "models": rows})
+        return groups
+
+    def index(self, request, extra_context=None):
+        """The dashboard: the panels come from the dotted path in ``IAM_CONSOLE_DASHBOARD`` (the console
+        app reads across every app, which this plumbing may not import)."""
+        from django.conf import settings
+        from django.utils.module_loading import import_string
+
+        dotted = getattr(settings, "IAM_CONSOLE_DASHBOARD", None)
+        extra = {"dashboard": import_string(dotted)(request)} if dotted else {}
+        return super().index(request, {**extra, **(extra_context or {})})
 
     def has_permission(self, request):
         user = request.user
@@ -275,3 +333,57 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class HumanNamesMixin:
+    """Changelists show identities by name: the iam ids of a page's rows are looked up once (two
+    queries for the page), and ``identity_column`` cells read the result; elsewhere a cell looks up its
+    own id."""
+
+    identity_fields = ()  # attributes holding iam ids
+
+    def changelist_view(self, request, extra_context=None):
+        from .consoleformat import identity_names
+
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None and self.identity_fields:
+            rows = list(changelist.result_list)  # evaluates the page once; the template reuses it
+            names = identity_names(getattr(row, field, "") for row in rows for field in self.identity_fields)
+            for row in rows:
+                row._identity_names = names
+        return response
+
+
+def identity_column(field, description, ordering=None):
+    """A display column: the iam id in ``field`` as the identity's name or email, linked, id on hover."""
+
+    def column(self, obj):
+        from .consoleformat import identity_link
+
+        return identity_link(getattr(obj, field, ""), getattr(obj, "_identity_names", None))
+
+    return admin.display(description=description, ordering=ordering or field)(column)
+
+
+def when_column(field, description, ordering=None):
+    """A display column: a time as "3 h ago" / "in 42 min", the absolute time on hover."""
+
+    def column(self, obj):
+        from .templatetags.console_format import ago
+
+        return ago(getattr(obj, field, None))
+
+    return admin.display(description=description, ordering=ordering or field)(column)
+
+
+def duration_column(field, description):
+    """A display column: a duration as "1 h 30 min"."""
+
+    def column(self, obj):
+        from .consoleformat import human_duration
+
+        value = getattr(obj, field, None)
+        return human_duration(value() if callable(value) else value)
+
+    return admin.display(description=description)(column)

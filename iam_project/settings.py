@@ -634,3 +634,11 @@ IAM_AUTH_CACHE = {
 # rolePrefix on the principals list (principals/filtersets.py): up to this many holders the page starts
 # from their bindings; beyond it, principals are read in email order and checked one by one.
 IAM_ROLE_PREFIX_BINDINGS_FIRST_MAX = int(os.environ.get("IAM_ROLE_PREFIX_BINDINGS_FIRST_MAX", "1000"))
+
+# --- The console's look and dashboard (issue 14) ----------------------------------------------------
+# Django's own admin, grouped by task (iam_project.console.NAVIGATION), branded by
+# templates/admin/base_site.html + iam_project/static/console/ (no inline script or style: the CSP
+# above stays as it is), light/dark/auto theme from the admin's own toggle. The dashboard's panels
+# come from the console app, which reads across every app.
+INSTALLED_APPS += ["console"]
+IAM_CONSOLE_DASHBOARD = "console.dashboard.dashboard_context"

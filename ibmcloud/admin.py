@@ -4,7 +4,8 @@ and deleted through the same services and checks as /v1/profiles), and policies 
 from django import forms
 from django.contrib import admin
 
-from iam_project.console import ReadOnlyAdminMixin, ServiceAdminMixin, email_formfield_overrides
+from iam_project.console import (HumanNamesMixin, ReadOnlyAdminMixin, ServiceAdminMixin, email_formfield_overrides,
+                                 identity_column)
 from iam_project.errors import InvalidInput
 
 from . import services
@@ -118,11 +119,13 @@ class TrustedProfileAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Policy)
-class PolicyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PolicyAdmin(HumanNamesMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """IBM-style policies, read-only here: they are made through /v1/policies (each one a binding,
     which the bindings screen shows and manages)."""
 
-    list_display = ("id", "subject_iam_id", "role", "scope", "state", "updated_at")
+    list_display = ("id", "subject", "role", "scope", "state", "updated_at")
+    identity_fields = ("subject_iam_id",)
+    subject = identity_column("subject_iam_id", "subject")
     list_filter = ("state", "role")
     search_fields = ("=subject_iam_id", "role__key", "scope")
     readonly_fields = ("id", "type", "description", "state", "subject_iam_id", "role", "scope", "subjects",

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from iam_project.console import ServiceAdminMixin
+from iam_project.console import HumanNamesMixin, ServiceAdminMixin, identity_column, when_column
 
 from . import services
 from .models import Role, RoleBinding
@@ -49,8 +49,11 @@ class RoleAdmin(ServiceAdminMixin, admin.ModelAdmin):
         services.delete_role(request.user, obj)
 
 
-class RoleBindingAdmin(ServiceAdminMixin, admin.ModelAdmin):
-    list_display = ("role", "principal", "client", "scope", "source", "expires_at", "created_by")
+class RoleBindingAdmin(HumanNamesMixin, ServiceAdminMixin, admin.ModelAdmin):
+    list_display = ("role", "principal", "client", "scope", "source", "expires", "created_by_name")
+    identity_fields = ("created_by",)
+    expires = when_column("expires_at", "expires")
+    created_by_name = identity_column("created_by", "created by")
     list_filter = ("source", "role")
     search_fields = ("principal__email", "client__name", "role__key", "scope")
     autocomplete_fields = ("principal", "role")
