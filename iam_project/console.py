@@ -116,6 +116,15 @@ class ConsoleSite(admin.AdminSite):
         request.current_app = self.name
         return PasswordChangeView.as_view(**defaults)(request)
 
+    def index(self, request, extra_context=None):
+        """A principal whose roles show it no screen (system:portal:full alone) lands on its self-service pages."""
+        from django.http import HttpResponseRedirect
+        from django.urls import reverse
+
+        if not self.get_app_list(request):
+            return HttpResponseRedirect(reverse("account-home"))
+        return super().index(request, extra_context)
+
     def has_permission(self, request):
         user = request.user
         if not getattr(user, "is_active", False) or not getattr(user, "is_authenticated", False):

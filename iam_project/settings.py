@@ -631,3 +631,6 @@ IAM_AUTH_CACHE = {
     "IDENTITY_TIMEOUT": int(os.environ.get("IAM_AUTH_CACHE_IDENTITY_SECONDS", "300")),
     "IDENTITY_TOMBSTONE_SECONDS": 30,
 }
+
+# --- Self-service (portal app: /account/ pages for any signed-in principal) ---------------------------------------
+INSTALLED_APPS += ["portal"]

@@ -39,6 +39,7 @@ urlpatterns = [
     path("oauth/", include("clients.oauth_urls", namespace="oauth2_provider")),
     path("oauth/", include(account_urls)),
     path("", include("mfa.urls")),  # second factors: sign-in step, enrolment, self-service, passkeys
+    path("", include("portal.urls")),  # self-service: /account/ (profile, password, access, JIT, keys, sessions)
     # Discovery at the site root too: OpenID Connect's and RFC 8414's (path-inserted) form for
     # the issuer <site>/oauth — one issuer everywhere.
     re_path(r"^\.well-known/openid-configuration/?$", ConnectDiscoveryInfoView.as_view()),
