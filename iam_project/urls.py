@@ -33,6 +33,7 @@ urlpatterns = [
     # The console's access answers (roles/console.py) and sessions (principals/sessions), before the admin's catch-all.
     path("admin/access/", include("roles.console")),
     path("admin/sessions/", include("principals.sessions.console")),
+    path("admin/jit/", include("jit.console")),  # an access request's page and the approver's inbox
     path("admin/", admin.site.urls),
     path("resources/", include(resources)),
     path("", include("ibmcloud.api.urls")),

@@ -40,6 +40,17 @@ class AccessRequestAdmin(ReadOnlyAdminMixin, ServiceAdminMixin, admin.ModelAdmin
               "decided_at", "decision_comment", "ended_by", "ended_at", "created_at")
     readonly_fields = fields
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """One page per request: the request page (jit.console) with its Approve / Deny / Revoke buttons."""
+        from django.http import HttpResponseRedirect
+
+        from .console import request_url
+
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            return super().change_view(request, object_id, form_url, extra_context)
+        return HttpResponseRedirect(request_url(obj.pk))
+
     @admin.display(description="duration")
     def duration_iso(self, obj):
         return format_duration(obj.duration)
