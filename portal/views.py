@@ -70,8 +70,12 @@ class AccountView(LoginRequiredMixin, View):
         return super().dispatch(request, *args, **kwargs)
 
     def context(self, request, **extra):
-        return {"principal": request.user, "section": self.section,
-                "console": bool(getattr(request.user, "is_staff", False)), **extra}
+        from django.contrib import admin
+
+        # The console link only where the console shows this principal a screen (else it lands back here).
+        console = bool(getattr(request.user, "is_staff", False)) and bool(admin.site.get_app_list(request))
+        return {"principal": request.user, "section": self.section, "console": console,
+                "approver": console_allows(request, "jit/requests:approve"), **extra}
 
     def page(self, request, status=200, **extra):
         return no_store(render(request, self.template_name, self.context(request, **extra), status=status))
