@@ -46,8 +46,8 @@ class AccessRequestAdmin(ReadOnlyAdminMixin, ServiceAdminMixin, admin.ModelAdmin
 
         from .console import request_url
 
-        obj = self.get_object(request, object_id)
-        if obj is None:
+        obj = self.get_object(request, object_id) if request.method == "GET" else None
+        if obj is None or not self.has_view_permission(request, obj):
             return super().change_view(request, object_id, form_url, extra_context)
         return HttpResponseRedirect(request_url(obj.pk))
 
