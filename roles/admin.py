@@ -2,12 +2,25 @@
 fields; granted and removed inline on principals and clients through roles.services)."""
 
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
 
 from iam_project.console import ServiceAdminMixin, console_allows
 
 from . import services
 from .forms import BindingForm, RoleForm
 from .models import Role, RoleBinding
+
+
+class BindingFormSet(BaseInlineFormSet):
+    """A post that does not carry the bindings' rows (an older form, a script) leaves the bindings alone
+    instead of failing the whole save for a missing management form."""
+
+    def __init__(self, data=None, files=None, instance=None, save_as_new=False, prefix=None, queryset=None, **kwargs):
+        prefix = prefix or self.get_default_prefix()
+        if data is not None and f"{prefix}-TOTAL_FORMS" not in data:
+            data = data.copy()
+            data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+        super().__init__(data, files, instance, save_as_new, prefix, queryset, **kwargs)
 
 
 class BindingInline(admin.TabularInline):
@@ -18,6 +31,7 @@ class BindingInline(admin.TabularInline):
 
     model = RoleBinding
     form = BindingForm
+    formset = BindingFormSet
     extra = 1
     fields = ("role", "scope", "expires_at", "conditions", "source", "created_by")
     readonly_fields = ("conditions", "source", "created_by")

@@ -338,8 +338,7 @@ def test_new_client_secret_is_shown_once_and_a_reload_mints_nothing(browser_page
     page.goto("/admin/clients/client/add/")
     page.get_by_label(re.compile(r"^name:?$", re.I)).fill("Browser job")
     page.get_by_label(re.compile(r"client type", re.I)).select_option("confidential")
-    page.get_by_label(re.compile(r"grant types", re.I)).fill('["client_credentials"]')
-    page.get_by_label(re.compile(r"^scopes:?$", re.I)).fill('["iam/principals:read"]')
+    page.get_by_label("Client credentials").check()  # grant types are checkboxes (clients.forms)
     with page.expect_navigation():
         page.get_by_role("button", name="Save", exact=True).click()
     expect(page).to_have_url(re.compile(r"/admin/clients/client/new-secrets/\?"))

@@ -1,10 +1,12 @@
-// Copy buttons: <button class="copy" data-copy="element-id"> copies that element's text (no inline script, CSP).
+// Copy buttons: <button class="copy" data-copy="element-id"> copies that element's text, a <button class="copy">
+// without data-copy the text of the element just before it (no inline script: the CSP allows none).
 (function () {
   "use strict";
   document.addEventListener("click", function (event) {
-    var button = event.target.closest("button.copy[data-copy]");
+    var button = event.target.closest("button.copy");
     if (!button) { return; }
-    var source = document.getElementById(button.getAttribute("data-copy"));
+    var named = button.getAttribute("data-copy");
+    var source = named ? document.getElementById(named) : button.previousElementSibling;
     if (!source) { return; }
     var text = (source.value !== undefined ? source.value : source.textContent).trim();
     var done = function () { button.textContent = "Copied"; button.setAttribute("data-copied", "true"); };
