@@ -177,3 +177,25 @@ def test_granting_oneself_a_role_inline_is_refused_as_a_message():
     assert refused.status_code == 200 and any(m.startswith("You cannot") for m in messages_of(refused)), \
         messages_of(refused)
     assert not RoleBinding.objects.filter(principal=admin, role=other_role).exists()
+
+
+def test_a_narrow_administrator_cannot_change_a_jit_eligible_victim_through_the_form():
+    from datetime import timedelta as td
+
+    from jit import services as jit_services
+    from jit.models import Eligibility
+
+    power = make_role(["prod/db:write"], key="ops:db")
+    victim = make_principal(email="victim@example.com")
+    jit_services.save_eligibility(None, Eligibility(principal=victim, role=power, max_duration=td(hours=1),
+                                                    approval_required=False, justification_required=False))
+    narrow = make_principal(roles=["system:portal:full"], permissions=["iam/principals:read", "iam/principals:write"])
+    http = console(narrow)
+    prefix = _inline_prefix(http, victim)
+    refused = http.post(f"/admin/principals/principal/{victim.pk}/change/", {
+        "email": "attacker@example.com", "properties-key": [""], "properties-value": [""],
+        **_binding_formset(victim, prefix=prefix)}, follow=True)
+    assert refused.status_code == 200 and any("ops:db" in m or "prod/db" in m for m in messages_of(refused)), \
+        messages_of(refused)
+    victim.refresh_from_db()
+    assert victim.email == "victim@example.com"
