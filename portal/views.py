@@ -166,7 +166,11 @@ class PasswordView(AccountView):
             for field, errors in (exc.errors or {}).items():
                 for error in errors:
                     form.add_error(names.get(field), error)
-            return self.get(request, form=form, status=400)
+            response = self.get(request, form=form, status=400)
+            # A wrong current password is a failed credential: iam_project.ratelimit counts it per identity,
+            # with the API's /resources/me/password, so a stolen session cannot guess the password here.
+            response.iam_current_password_failed = "currentPassword" in (exc.errors or {})
+            return response
         update_session_auth_hash(request, principal)  # this session stays; the others end
         messages.success(request, "Your password was changed. Your other sessions have ended.")
         return None

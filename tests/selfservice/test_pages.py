@@ -201,3 +201,23 @@ def test_sessions_list_and_revoke_ones_own_but_not_anothers():
     assert "was revoked" in done.content.decode()
     assert http.get("/resources/me").status_code in (401, 403)
     assert AuditEvent.objects.filter(action="session.revoked").count() == 1
+
+
+def test_guessing_the_current_password_is_limited_with_the_apis_count(settings):
+    settings.IAM_RATE_LIMITS = {"CREDENTIAL_FAILURES_PER_IP": "100/1d", "CREDENTIAL_FAILURES_PER_CREDENTIAL": "3/1d",
+                                "CREDENTIAL_REQUESTS_PER_IP": "10000/1d", "API_REQUESTS_PER_IDENTITY": "10000/1d"}
+    principal = make_principal(roles=["system:portal:full"], password="old-Passw0rd-long")
+    http = browser(principal)
+    attempt = {"new_password": "n3w-Passw0rd-long!", "confirm_password": "n3w-Passw0rd-long!"}
+    for index in range(2):
+        assert http.post("/account/password/", {"current_password": f"guess-{index}", **attempt}).status_code == 400
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_login(principal)
+    assert api.post("/resources/me/password", {"currentPassword": "guess-api", "newPassword": "x" * 20},
+                    format="json").status_code == 400
+    refused = http.post("/account/password/", {"current_password": "old-Passw0rd-long", **attempt})
+    assert refused.status_code == 429
+    principal.refresh_from_db()
+    assert principal.check_password("old-Passw0rd-long")
