@@ -64,9 +64,15 @@ class AccountView(LoginRequiredMixin, View):
     template_name = ""
     section = ""
 
+    allow_pending_password = False  # as on the API: with a temporary password, only the password changes
+
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and getattr(request.user, "identity_type", None) != "principal":
-            raise Http404("Self-service is for principals.")
+        if request.user.is_authenticated:
+            if getattr(request.user, "identity_type", None) != "principal":
+                raise Http404("Self-service is for principals.")
+            if request.user.must_change_password and not self.allow_pending_password:
+                messages.info(request, "Choose a new password first: yours is temporary.")
+                return HttpResponseRedirect(reverse("account-password"))
         return super().dispatch(request, *args, **kwargs)
 
     def context(self, request, **extra):
@@ -148,6 +154,7 @@ class PasswordView(AccountView):
 
     template_name = "account/password.html"
     section = "password"
+    allow_pending_password = True
 
     def get(self, request, form=None, status=200):
         return self.page(request, status=status, form=form or forms.PasswordForm())

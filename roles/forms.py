@@ -32,14 +32,26 @@ class RowsWidget(forms.Widget):
     def format_value(self, value):
         return [tuple(str(v) for v in pair) for pair in (value or [])]
 
+    def from_json(self, value):
+        """The API's spelling of the value, posted whole under the field's name (a script, an older form)."""
+        if isinstance(value, dict):
+            return [(str(k), v if isinstance(v, str) else json.dumps(v)) for k, v in value.items()]
+        return None
+
     def value_from_datadict(self, data, files, name):
+        if f"{name}-{self.columns[0]}" not in data and isinstance(data.get(name), str):
+            try:
+                rows = self.from_json(json.loads(data[name]))
+            except ValueError:
+                rows = None
+            return rows if rows is not None else [("", "?")]  # not the expected shape: a row in error
         first = data.getlist(f"{name}-{self.columns[0]}") if hasattr(data, "getlist") else []
         second = data.getlist(f"{name}-{self.columns[1]}") if hasattr(data, "getlist") else []
         rows = list(zip(first, second))
         return [(a.strip(), b.strip()) for a, b in rows if a.strip() or b.strip()]
 
     def value_omitted_from_data(self, data, files, name):
-        return f"{name}-{self.columns[0]}" not in data
+        return f"{name}-{self.columns[0]}" not in data and name not in data
 
     def render(self, name, value, attrs=None, renderer=None):
         rows = self.format_value(value) + [("", "")] * EXTRA_ROWS
@@ -61,6 +73,11 @@ class AclEntriesWidget(RowsWidget):
     columns = ("resource", "permission")
     labels = ("Resource", "Permission")
     datalist = staticmethod(known_resources)
+
+    def from_json(self, value):
+        if isinstance(value, list) and all(isinstance(e, dict) for e in value):
+            return [(str(e.get("resource", "")), str(e.get("permission", ""))) for e in value]
+        return None
 
 
 class AclEntriesField(forms.Field):

@@ -199,3 +199,13 @@ def test_a_narrow_administrator_cannot_change_a_jit_eligible_victim_through_the_
         messages_of(refused)
     victim.refresh_from_db()
     assert victim.email == "victim@example.com"
+
+
+@pytest.mark.parametrize("posted", ['[{"resource": "orders/items", "permission": "read"}]', "123", "not json", "{}"])
+def test_acl_entries_in_the_apis_json_spelling_are_read_or_refused_never_a_500(owner, posted):
+    answer = console(owner).post("/admin/roles/role/add/", {"key": "shop:json", "description": "", "acl_entries": posted})
+    made = Role.objects.filter(key="shop:json").first()
+    if posted.startswith("[{"):
+        assert answer.status_code == 302 and made.acl_entries == [{"resource": "orders/items", "permission": "read"}]
+    else:
+        assert answer.status_code == 200 and made is None

@@ -221,3 +221,17 @@ def test_guessing_the_current_password_is_limited_with_the_apis_count(settings):
     assert refused.status_code == 429
     principal.refresh_from_db()
     assert principal.check_password("old-Passw0rd-long")
+
+
+def test_with_a_temporary_password_only_the_password_page_answers():
+    principal = make_principal(roles=["system:portal:full"], password="temp-Passw0rd-long", must_change_password=True)
+    http = browser(principal)
+    for url in ["/account/", "/account/requests/", "/account/api-keys/", "/account/sessions/"]:
+        answer = http.get(url)
+        assert answer.status_code == 302 and answer["Location"] == "/account/password/", url
+    assert http.post("/account/api-keys/", {"name": "sneaky"}).status_code == 302
+    assert not ApiKey.objects.filter(iam_id=principal.iam_id).exists()
+    assert http.get("/account/password/").status_code == 200
+    http.post("/account/password/", {"current_password": "temp-Passw0rd-long", "new_password": "n3w-Passw0rd-long!",
+                                     "confirm_password": "n3w-Passw0rd-long!"})
+    assert http.get("/account/").status_code == 200
