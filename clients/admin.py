@@ -10,6 +10,7 @@ from iam_project.console import (HumanNamesMixin, ServiceAdminMixin, console_act
 from roles.console import GraphSearchMixin
 
 from . import services
+from .forms import KINDS, ClientForm, ClientWizardForm
 from .models import ApiKey, ClientSecret
 
 NEW_SECRETS_SESSION_KEY = "clients.new_secrets"
@@ -37,6 +38,69 @@ class ClientAdmin(GraphSearchMixin, ServiceAdminMixin, admin.ModelAdmin):
               "skip_authorization", "suspended", "is_system", "version", "created", "updated")
     inlines = [ClientSecretInline]
     actions = ("new_secret_selected",)
+    form = ClientForm
+
+    def get_inlines(self, request, obj):
+        from roles.admin import ClientBindingInline
+
+        return [ClientSecretInline, ClientBindingInline] if obj is not None else [ClientSecretInline]
+
+    def save_formset(self, request, form, formset, change):
+        """Bindings through roles.services (least privilege, step-up); the secrets' inline is read-only."""
+        from roles.admin import save_binding_formset
+        from roles.models import RoleBinding
+
+        if formset.model is RoleBinding:
+            return save_binding_formset(request, form.instance, formset)
+        return super().save_formset(request, form, formset, change)
+
+    def changelist_view(self, request, extra_context=None):
+        from django.urls import reverse
+
+        extra = {"wizard_url": reverse("admin:clients_client_wizard") if self.has_add_permission(request) else None}
+        return super().changelist_view(request, {**extra, **(extra_context or {})})
+
+    def wizard_view(self, request):
+        """New client in three choices: the kind (web app, SPA, machine to machine) sets the client type,
+        grant types and PKCE; then name, redirect URIs, scopes. Asks what POST /resources/iam/clients asks
+        (iam/clients:write), creates through clients.services, and shows a confidential client's secret once."""
+        from django.core.exceptions import PermissionDenied
+        from django.http import HttpResponseRedirect
+        from django.urls import reverse
+
+        from iam_project.console import record_console_refusal
+        from iam_project.errors import IAMError
+
+        if not self.has_add_permission(request):
+            record_console_refusal(request, request.user, "iam/clients:write", "Creating clients was refused.")
+            raise PermissionDenied
+        form = ClientWizardForm(request.POST or None)
+        status = 200
+        if request.method == "POST":
+            if form.is_valid():
+                try:
+                    client = services.create_client(request.user, form.properties())
+                except IAMError as exc:
+                    if exc.status == 403:
+                        record_console_refusal(request, request.user, None, exc.detail or exc.title)
+                    for field, errors in (exc.errors or {}).items():
+                        name = {"properties.redirectUris": "redirect_uris", "properties.scopes": "scopes",
+                                "properties.name": "name"}.get(field)
+                        form.add_error(name, errors)
+                    if exc.detail and not exc.errors:
+                        form.add_error(None, exc.detail)
+                    status = 400
+                else:
+                    if client.client_type == "confidential":
+                        return self._show_new_secrets(request, [client])
+                    self.message_user(request, f"{client.name} was created: its client_id is {client.client_id} "
+                                               "(a public client has no secret).", messages.SUCCESS)
+                    return HttpResponseRedirect(reverse("admin:clients_client_change", args=[client.pk]))
+            else:
+                status = 400
+        context = {**self.admin_site.each_context(request), "title": "New client", "form": form, "kinds": KINDS,
+                   "opts": self.model._meta}
+        return TemplateResponse(request, "admin/clients/wizard.html", context, status=status)
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.is_system:
@@ -79,7 +143,8 @@ class ClientAdmin(GraphSearchMixin, ServiceAdminMixin, admin.ModelAdmin):
 
         page = path("new-secrets/", self.admin_site.admin_view(self.new_secrets_view),
                     name="clients_client_new_secrets")
-        return [page, *super().get_urls()]
+        wizard = path("wizard/", self.admin_site.admin_view(self.wizard_view), name="clients_client_wizard")
+        return [page, wizard, *super().get_urls()]
 
     def _show_new_secrets(self, request, clients):
         """Make a secret for each client, then redirect to the page that shows them once: a refresh

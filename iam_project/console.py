@@ -166,9 +166,15 @@ class ConsoleSite(admin.AdminSite):
 
     def index(self, request, extra_context=None):
         """The dashboard: the panels come from the dotted path in ``IAM_CONSOLE_DASHBOARD`` (the console
-        app reads across every app, which this plumbing may not import)."""
+        app reads across every app, which this plumbing may not import). A principal whose roles show it no
+        screen (system:portal:full alone) lands on its self-service pages instead."""
         from django.conf import settings
+        from django.http import HttpResponseRedirect
+        from django.urls import reverse
         from django.utils.module_loading import import_string
+
+        if not self.get_app_list(request):
+            return HttpResponseRedirect(reverse("account-home"))
 
         dotted = getattr(settings, "IAM_CONSOLE_DASHBOARD", None)
         extra = {"dashboard": import_string(dotted)(request)} if dotted else {}

@@ -269,6 +269,13 @@ def current_password_failed(request, response):
     return None
 
 
+def page_current_password_failed(request, response):
+    """The self-service password page marks a refused current password on its 400 response."""
+    if response.status_code == 400 and getattr(response, "iam_current_password_failed", False):
+        return FAILED_CREDENTIAL
+    return None
+
+
 @dataclass(frozen=True)
 class CredentialEndpoint:
     path: str
@@ -287,6 +294,8 @@ CREDENTIAL_ENDPOINTS = (
     CredentialEndpoint("/identity/token", ibm_refusal, apikey_prefix, ibm_token_failed, "apikey"),
     CredentialEndpoint("/resources/me/password", problem_refusal, identity_key, current_password_failed,
                        "identity"),
+    # The self-service page changes the same password: its failures count with the API's, per identity.
+    CredentialEndpoint("/account/password/", page_refusal, identity_key, page_current_password_failed, "identity"),
     # Sign-in forms: failures and lock-out are django-axes'; only the flood limit applies here.
     CredentialEndpoint("/admin/login/", page_refusal),
     CredentialEndpoint("/oauth/login/", page_refusal),

@@ -642,3 +642,6 @@ IAM_ROLE_PREFIX_BINDINGS_FIRST_MAX = int(os.environ.get("IAM_ROLE_PREFIX_BINDING
 # come from the console app, which reads across every app.
 INSTALLED_APPS += ["console"]
 IAM_CONSOLE_DASHBOARD = "console.dashboard.dashboard_context"
+
+# --- Self-service (portal app: /account/ pages for any signed-in principal) ---------------------------------------
+INSTALLED_APPS += ["portal"]

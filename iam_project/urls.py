@@ -34,12 +34,14 @@ urlpatterns = [
     path("admin/access/", include("roles.console")),
     path("admin/sessions/", include("principals.sessions.console")),
     path("admin/history/", include("console.views")),  # a principal's history (console app)
+    path("admin/jit/", include("jit.console")),  # an access request's page and the approver's inbox
     path("admin/", admin.site.urls),
     path("resources/", include(resources)),
     path("", include("ibmcloud.api.urls")),
     path("oauth/", include("clients.oauth_urls", namespace="oauth2_provider")),
     path("oauth/", include(account_urls)),
     path("", include("mfa.urls")),  # second factors: sign-in step, enrolment, self-service, passkeys
+    path("", include("portal.urls")),  # self-service: /account/ (profile, password, access, JIT, keys, sessions)
     # Discovery at the site root too: OpenID Connect's and RFC 8414's (path-inserted) form for
     # the issuer <site>/oauth — one issuer everywhere.
     re_path(r"^\.well-known/openid-configuration/?$", ConnectDiscoveryInfoView.as_view()),

@@ -53,6 +53,17 @@ class AccessRequestAdmin(HumanNamesMixin, ReadOnlyAdminMixin, ServiceAdminMixin,
     duration_iso = duration_column("duration", "duration")  # "1 h 30 min" (the name kept for links to it)
     time_left_iso = duration_column("time_left", "time left")
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """One page per request: the request page (jit.console) with its Approve / Deny / Revoke buttons."""
+        from django.http import HttpResponseRedirect
+
+        from .console import request_url
+
+        obj = self.get_object(request, object_id) if request.method == "GET" else None
+        if obj is None or not self.has_view_permission(request, obj):
+            return super().change_view(request, object_id, form_url, extra_context)
+        return HttpResponseRedirect(request_url(obj.pk))
+
     @admin.display(description="approvals")
     def approvals_list(self, obj):
         from django.utils.html import format_html_join
