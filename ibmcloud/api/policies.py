@@ -43,6 +43,20 @@ def one_policy(policy_id, v2):
     return policy
 
 
+def listed_policies(params, v2):
+    """The policies of one shape (v1 or v2) that a list's query asks for: none for another account."""
+    policies = Policy.objects.select_related("role").filter(v2=v2)
+    if not ensure_account(params["account_id"], for_list=True):
+        return policies.none()
+    if params.get("iam_id"):
+        policies = policies.filter(subject_iam_id=params["iam_id"])
+    if params.get("type"):
+        policies = policies.filter(type=params["type"])
+    if params["state"] != "all":
+        policies = policies.filter(state=params["state"])
+    return policies
+
+
 class PolicyListView(IBMView):
     """Access policies, paged by keyset in creation order; each one is a role binding of source policy."""
 
@@ -53,15 +67,7 @@ class PolicyListView(IBMView):
         params = self.query(PolicyListQuerySerializer)
         page = KeysetPage(request, "policies", ("created_at", "id"), size_param="limit", token_param="start",
                           default_size=50, size=params.get("limit"), token=params.get("start"))
-        policies = Policy.objects.select_related("role").filter(v2=False)
-        if not ensure_account(params["account_id"], for_list=True):
-            policies = policies.none()
-        if params.get("iam_id"):
-            policies = policies.filter(subject_iam_id=params["iam_id"])
-        if params.get("type"):
-            policies = policies.filter(type=params["type"])
-        if params["state"] != "all":
-            policies = policies.filter(state=params["state"])
+        policies = listed_policies(params, v2=False)
         body = page.body("policies", page.rows(policies))
         if "next" in body:
             body["next"] = {"start": body["next"]}
@@ -114,15 +120,7 @@ class V2PolicyListView(IBMView):
         params = self.query(V2PolicyListQuerySerializer)
         page = KeysetPage(request, "v2policies", ("created_at", "id"), size_param="limit", token_param="start",
                           default_size=50, size=params.get("limit"), token=params.get("start"))
-        policies = Policy.objects.select_related("role").filter(v2=True)
-        if not ensure_account(params["account_id"], for_list=True):
-            policies = policies.none()
-        if params.get("iam_id"):
-            policies = policies.filter(subject_iam_id=params["iam_id"])
-        if params.get("type"):
-            policies = policies.filter(type=params["type"])
-        if params["state"] != "all":
-            policies = policies.filter(state=params["state"])
+        policies = listed_policies(params, v2=True)
         rows = page.rows(policies)
         body = {"limit": page.limit, "policies": rows}
         if page.next:
