@@ -19,9 +19,10 @@ NEW_SECRETS_SESSION_KEY = "clients.new_secrets"
 class ClientSecretInline(admin.TabularInline):
     model = ClientSecret
     extra = 0
-    fields = ("prefix", "created_at", "expires_at", "last_used_at", "created_by")
+    fields = ("prefix", "created_at", "expires_at", "last_used_at", "created_by_name")
     readonly_fields = fields
     can_delete = False
+    created_by_name = identity_column("created_by", "created by")
     show_change_link = True
 
     def has_add_permission(self, request, obj=None):
@@ -211,7 +212,7 @@ class ClientSecretAdmin(HumanNamesMixin, ServiceAdminMixin, admin.ModelAdmin):
     last_used = when_column("last_used_at", "last used")
     created_by_name = identity_column("created_by", "created by")
     search_fields = ("prefix", "client__name", "client__client_id")
-    readonly_fields = ("id", "client", "prefix", "created_at", "expires_at", "last_used_at", "created_by")
+    readonly_fields = ("id", "client", "prefix", "created_at", "expires_at", "last_used_at", "created_by_name")
     fields = readonly_fields
 
     def has_add_permission(self, request):
@@ -242,13 +243,14 @@ class ApiKeyAdmin(HumanNamesMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("name", "owner", "prefix", "locked", "disabled", "expires", "last_used", "created")
     identity_fields = ("iam_id",)
     owner = identity_column("iam_id", "owner")
+    created_by_name = identity_column("created_by", "created by")
     expires = when_column("expires_at", "expires")
     last_used = when_column("last_used_at", "last used")
     created = when_column("created_at", "created")
     list_filter = ("locked", "disabled")
     search_fields = ("name", "=iam_id", "prefix")
     readonly_fields = ("id", "name", "description", "iam_id", "prefix", "locked", "disabled", "expires_at",
-                       "last_used_at", "created_by", "created_at", "modified_at", "version")
+                       "last_used_at", "created_by_name", "created_at", "modified_at", "version")
     fields = readonly_fields
     actions = ("lock_selected", "unlock_selected", "disable_selected", "enable_selected")
 

@@ -20,8 +20,9 @@ class EligibilityAdmin(HumanNamesMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_filter = ("approval_required", "role")
     autocomplete_fields = ("principal", "role", "held_role", "approver_role")
     fields = ("principal", "client", "held_role", "role", "scope", "max_duration", "approval_required",
-              "approver_role", "approvals_required", "justification_required", "created_by", "version")
-    readonly_fields = ("created_by", "version")
+              "approver_role", "approvals_required", "justification_required", "created_by_name", "version")
+    readonly_fields = ("created_by_name", "version")
+    created_by_name = identity_column("created_by", "created by")
     # Durations typed and shown as "1 h 30 min" (ISO 8601 still accepted).
     formfield_overrides = {models.DurationField: {"form_class": human_duration_field()}}
     max_duration_human = duration_column("max_duration", "max duration")

@@ -34,8 +34,9 @@ class BindingInline(admin.TabularInline):
     form = BindingForm
     formset = BindingFormSet
     extra = 1
-    fields = ("role", "scope", "expires_at", "conditions", "source", "created_by")
-    readonly_fields = ("conditions", "source", "created_by")
+    fields = ("role", "scope", "expires_at", "conditions", "source", "created_by_name")
+    readonly_fields = ("conditions", "source", "created_by_name")
+    created_by_name = identity_column("created_by", "created by")
     show_change_link = True
     identity_permission = None
 
@@ -124,9 +125,9 @@ class RoleBindingAdmin(HumanNamesMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_filter = ("source", "role")
     search_fields = ("principal__email", "client__name", "role__key", "scope")
     autocomplete_fields = ("principal", "role")
-    readonly_fields = ("id", "created_by", "version", "created_at", "updated_at")
+    readonly_fields = ("id", "created_by_name", "version", "created_at", "updated_at")
     fields = ("id", "principal", "client", "role", "scope", "conditions", "starts_at", "expires_at", "source",
-              "created_by", "version", "created_at", "updated_at")
+              "created_by_name", "version", "created_at", "updated_at")
 
     form = BindingForm
     add_fields = ("principal", "client", "role", "scope", "ip_ranges", "days", "start", "end", "timezone",

@@ -67,3 +67,18 @@ def test_eligibility_form_names_a_bad_duration():
         "principal": subject.pk, "role": role.pk, "max_duration": "a while", "approvals_required": 1, "_save": "Save"})
     assert response.status_code == 200 and "1 h 30 min" in response.content.decode()
     assert not Eligibility.objects.exists()
+
+
+def test_change_pages_name_who_created_a_binding_and_an_eligibility():
+    owner = make_principal(roles=["system:owner"])
+    holder = make_principal(email="holder@example.com")
+    from roles.models import RoleBinding
+
+    binding = RoleBinding.objects.create(principal=holder, role=make_role(["x/y:read"], key="shop:temp"),
+                                         created_by=owner.iam_id)
+    eligibility = Eligibility.objects.create(principal=holder, role=make_role(["x/y:write"], key="shop:jit"),
+                                             max_duration=timedelta(hours=1), created_by=owner.iam_id)
+    pages = [f"/admin/roles/rolebinding/{binding.pk}/change/", f"/admin/jit/eligibility/{eligibility.pk}/change/"]
+    for url in pages:
+        text = console(owner).get(url).content.decode()
+        assert f'title="{owner.iam_id}">{owner.email}</a>' in text, url
