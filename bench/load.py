@@ -220,6 +220,7 @@ def endpoints(url, ids, token, size):
     form = "application/x-www-form-urlencoded"
     return [
         ("/healthz", ["GET", f"{url}/healthz"]),
+        (REFERENCE, ["GET", f"{url}/bench/select1"]),
         ("client-credentials token", ["POST", f"{url}/oauth/token/", "-H", f"Authorization: {basic}", "-T", form,
                                       "-d", "grant_type=client_credentials"]),
         ("/identity/token (API key)", ["POST", f"{url}/identity/token", "-T", form,
@@ -244,6 +245,9 @@ def endpoints(url, ids, token, size):
     ]
 
 
+# The issue's reference: a Django view doing SELECT 1 (bench/reference_urls.py), served only by the benchmark.
+REFERENCE = "view + SELECT 1 (reference)"
+
 HEY_LINE = {"rps": re.compile(r"Requests/sec:\s+([\d.]+)"), "p50": re.compile(r"50% in ([\d.]+) secs"),
             "p95": re.compile(r"95% in ([\d.]+) secs")}
 
@@ -263,14 +267,21 @@ def hey(spec, seconds, connections):
 
 
 def table(rows):
+    """Each endpoint beside the bare /healthz and beside the reference view (the issue's /healthz: SELECT 1)."""
     base = rows[0][1]
-    lines = ["| endpoint | req/s | p50 ms | p95 ms | × `/healthz` req/s | × `/healthz` p95 | status |",
-             "|---|---|---|---|---|---|---|"]
+    reference = dict(rows).get(REFERENCE) or base
+
+    def over(value, of):
+        return value / of if of else 0
+
+    lines = ["| endpoint | req/s | p50 ms | p95 ms | × `/healthz` req/s | × `/healthz` p95 "
+             "| × reference req/s | × reference p95 | status |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, r in rows:
-        ratio = r["rps"] / base["rps"] if base["rps"] else 0
-        p95 = r["p95"] / base["p95"] if base["p95"] else 0
         codes = ", ".join(f"{code}×{count}" for code, count in sorted(r["codes"].items()))
-        lines.append(f"| {name} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {ratio:.2f} | {p95:.2f} | {codes} |")
+        lines.append(f"| {name} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} "
+                     f"| {over(r['rps'], base['rps']):.2f} | {over(r['p95'], base['p95']):.2f} "
+                     f"| {over(r['rps'], reference['rps']):.2f} | {over(r['p95'], reference['p95']):.2f} | {codes} |")
     return "\n".join(lines)
 
 
@@ -325,7 +336,7 @@ def run_size(args, base_env, size):
             })["access_token"]
             rows = []
             for name, spec in endpoints(url, ids, token, size):
-                if args.only and name != "/healthz" and not any(word in name for word in args.only):
+                if args.only and name not in ("/healthz", REFERENCE) and not any(word in name for word in args.only):
                     continue
                 hey(spec, 2, args.connections)  # warm every worker's caches and connections
                 rows.append((name, hey(spec, args.seconds, args.connections)))
@@ -373,9 +384,11 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="portcullis-bench."))
     if not args.database_url or not args.redis_url:
         args.database_url, args.redis_url, stop = start_services(work)
-    base_env = {**os.environ, "REDIS_URL": args.redis_url, "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "iam_project.settings",
+    base_env = {**os.environ, "REDIS_URL": args.redis_url, "DEBUG": "0",
+                # the production settings plus the reference view (bench/reference_settings.py)
+                "DJANGO_SETTINGS_MODULE": "reference_settings",
                 "IAM_VAR_DIR": str(work / "var"), "BENCH_APP": args.app_dir, "BENCH_PASSWORD": PASSWORD,
-                "PYTHONPATH": args.app_dir,
+                "PYTHONPATH": f"{args.app_dir}{os.pathsep}{ROOT / 'bench'}",
                 # the limits guard against abuse, not load from one address: out of the measurement's way
                 "IAM_RATELIMIT_API_PER_IDENTITY": "100000000/m", "IAM_RATELIMIT_CREDENTIAL_REQUESTS_PER_IP": "100000000/m",
                 "IAM_RATELIMIT_CACHE_PREFIX": f"rl-bench-{uuid.uuid4().hex[:8]}:"}
