@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from .cache import register_recovery_hook
+from .cache import forget_reads, prefetch_keys, register_recovery_hook, remember_reads
 
 logger = logging.getLogger(__name__)
 
@@ -80,10 +80,13 @@ def forget_all_after_outage(backend):
 register_recovery_hook(forget_all_after_outage)
 
 
-def _read(keys):
+def _read(keys, ahead=()):
     """{key: payload} of the live entries among ``keys`` of the current generation; a tombstone reads
-    as TOMBSTONE. Returns (entries, generation)."""
-    found = cache.get_many([GENERATION_KEY, *keys])
+    as TOMBSTONE. Returns (entries, generation). ``ahead``: iam_ids whose other entries (the engine's
+    grants) this request will read next — fetched in the same round trip and kept for the request."""
+    extra = prefetch_keys(ahead)
+    found = cache.get_many([GENERATION_KEY, *keys, *extra])
+    remember_reads(extra, found)
     generation = _current_generation(found)
     entries = {}
     for key in keys:
@@ -112,6 +115,7 @@ def _bury(key, timeout):
     dirty — so a tombstone Redis never received still voids everything when Redis returns."""
 
     def write():
+        forget_reads()
         cache.delete(key)
         cache.set(key, TOMBSTONE, timeout=timeout)
 
@@ -167,7 +171,7 @@ def cached_identity(iam_id):
     if not enabled():
         return find_identity(iam_id)
     key = _IDENTITY_KEY.format(iam_id=iam_id)
-    entries, generation, found = _read([key])
+    entries, generation, found = _read([key], ahead=[iam_id])
     payload = entries.get(key)
     if payload is not None and payload != TOMBSTONE:
         return rebuild(payload)
@@ -187,19 +191,34 @@ def forget_identity(identity):
 
 # --- tokens -----------------------------------------------------------------------------------------
 
-def _verify_jwt(value):
+# JWTs whose signature this process has verified, by checksum: the signature of the same bytes under the
+# same keys cannot change, so it is checked once per process (bounded); the expiry is checked every time.
+_verified = {}
+_VERIFIED_MAX = 10_000
+
+
+def _verify_jwt(value, checksum):
     """False when ``value`` is a JWT of ours whose signature or time fails; True otherwise (an opaque
     token, or a valid JWT). The database or cache decides whether it is still live."""
     if value.count(".") != 2:
         return True
+    import json
+
     from jwcrypto import jws, jwt
     from jwcrypto.common import JWException
 
-    key = _verification_keys()
+    keys = _verification_keys()
+    known = _verified.get(checksum)
+    if known is not None and known[0] is keys:
+        return known[1] > time.time()
     try:
-        jwt.JWT(jwt=value, key=key, expected_type="JWS", check_claims={"exp": None})
-    except (JWException, jws.InvalidJWSSignature, ValueError, TypeError):
+        token = jwt.JWT(jwt=value, key=keys, expected_type="JWS", check_claims={"exp": None})
+        valid_until = float(json.loads(token.claims)["exp"]) + token.leeway  # as jwcrypto allows it
+    except (JWException, jws.InvalidJWSSignature, ValueError, TypeError, KeyError):
         return False
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[checksum] = (keys, valid_until)
     return True
 
 
@@ -226,7 +245,7 @@ def _key_set(current, previous):
 # Which identities a token belongs to never changes: this process remembers it per token checksum so the
 # token's entry and its identities' can be read in one round trip. Only that fixed fact is kept here —
 # whether the token and identities are live is read from the shared cache on every request.
-_identity_keys_of = {}
+_identity_ids_of = {}
 _IDENTITY_KEYS_MAX = 10_000
 
 
@@ -236,26 +255,28 @@ def cached_token(value):
     or suspended (the database path gives the precise answer)."""
     if not enabled() or not value or len(value) > 4096:
         return None
-    if not _verify_jwt(value):
-        return None  # a forged or expired JWT: the database path refuses it with the usual answer
     checksum = checksum_of(value)
+    if not _verify_jwt(value, checksum):
+        return None  # a forged or expired JWT: the database path refuses it with the usual answer
     token_key = _TOKEN_KEY.format(checksum=checksum)
-    known = _identity_keys_of.get(checksum, ())
-    entries, generation, _ = _read([token_key, *known])  # token and (when known) identities: one round trip
+    known_ids = _identity_ids_of.get(checksum, ())
+    known = tuple(_IDENTITY_KEY.format(iam_id=iam_id) for iam_id in known_ids)
+    # token, (when known) its identities and their grants: one round trip
+    entries, generation, _ = _read([token_key, *known], ahead=known_ids)
     fields = entries.get(token_key)
     if fields is None or fields == TOMBSTONE:
         return None
     if fields["expires"].timestamp() <= time.time():
         return None
-    keys = tuple(_IDENTITY_KEY.format(iam_id=fields[name])
-                 for name in ("user_iam_id", "application_iam_id") if fields[name])
-    if keys == known:
+    iam_ids = tuple(fields[name] for name in ("user_iam_id", "application_iam_id") if fields[name])
+    keys = tuple(_IDENTITY_KEY.format(iam_id=iam_id) for iam_id in iam_ids)
+    if iam_ids == known_ids:
         identities = entries
     else:
-        identities, _, _ = _read(keys)
-        if len(_identity_keys_of) >= _IDENTITY_KEYS_MAX:
-            _identity_keys_of.clear()
-        _identity_keys_of[checksum] = keys
+        identities, _, _ = _read(keys, ahead=iam_ids)
+        if len(_identity_ids_of) >= _IDENTITY_KEYS_MAX:
+            _identity_ids_of.clear()
+        _identity_ids_of[checksum] = iam_ids
     if any(identities.get(key) in (None, TOMBSTONE) for key in keys):
         return None
     from oauth2_provider.models import get_access_token_model

@@ -26,6 +26,8 @@ The degradation is logged once when it starts, then at most once per ``LOG_INTER
 and once when it ends (key=value, never a value read or written).
 """
 
+import contextlib
+import contextvars
 import logging
 import threading
 import time
@@ -189,6 +191,16 @@ def _redis_errors():
 
 
 # INCRBY only a key that exists (what Django's incr means), in one atomic step; nil when it does not.
+# A count in a fixed window, in one round trip: the increment, and the expiry when the key has none (it was
+# just created, or — written by anything else — would otherwise count for ever).
+_COUNT_IN_WINDOW = """
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('TTL', KEYS[1]) == -1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return value
+"""
+
 _INCR_EXISTING = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -226,6 +238,14 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
         if value is None:
             raise ValueError(f"Key '{key}' not found.")
         return value
+
+    def count(self, key, delta, timeout):
+        """Add ``delta`` to the counter ``key`` (created at 0, expiring in ``timeout`` seconds): the new count."""
+        client = self.get_client(key, write=True)
+        script = self._scripts.get((id(client), "count"))
+        if script is None:
+            script = self._scripts[(id(client), "count")] = client.register_script(_COUNT_IN_WINDOW)
+        return int(script(keys=[key], args=[delta, max(1, int(timeout))]))
 
 
 class ResilientRedisCache(RedisCache):
@@ -373,6 +393,25 @@ class ResilientRedisCache(RedisCache):
 
         return self._call("incr", lambda: super(ResilientRedisCache, self).incr(key, delta, version), fallback)
 
+    def count(self, key, delta, timeout, version=None):
+        """A rate-limit count in one round trip (see ``_COUNT_IN_WINDOW``): the count after adding ``delta``,
+        or None when it could not be counted (Redis down and ``key`` not kept locally)."""
+        store = self.local if self._is_local(key) else None
+
+        def fallback():
+            if store is None:
+                return None
+            if store.add(key, delta, timeout, version):
+                return delta
+            try:
+                return store.incr(key, delta, version)
+            except ValueError:  # expired between the two
+                store.set(key, delta, timeout, version)
+                return delta
+
+        made = self.make_and_validate_key(key, version=version)
+        return self._call("count", lambda: self._cache.count(made, delta, timeout), fallback)
+
     # --- invalidations: always tried; a failure marks the breaker dirty -----------------------------
 
     def delete(self, key, version=None):
@@ -390,3 +429,61 @@ class ResilientRedisCache(RedisCache):
         self.local.clear()
         return self._call("clear", lambda: super(ResilientRedisCache, self).clear(), lambda: False,
                           dirty=True, always=True)
+
+
+# --- reads made ahead, within one request ------------------------------------------------------------------
+
+# A request's first cache read (its bearer token's entry, or the subject of a check) can fetch what the
+# same request will read next — an identity's compiled grants — in the same round trip. What was read is
+# kept for the rest of that request only (``request_scope``, opened by the request-context middleware),
+# and dropped as soon as anything in the process invalidates an entry, so a reader never sees less than
+# it would have read from Redis a moment later. Outside a request (tasks, commands) nothing is kept.
+_prefetchers = []
+_memo = contextvars.ContextVar("iam_cache_memo", default=None)
+_ABSENT = object()
+
+
+def register_prefetch(keys_for):
+    """``keys_for(iam_id)`` names the cache keys worth reading together with an identity's entry."""
+    if keys_for not in _prefetchers:
+        _prefetchers.append(keys_for)
+
+
+def prefetch_keys(iam_ids):
+    """The registered keys for these identities (none outside a request scope)."""
+    if _memo.get() is None:
+        return []
+    return [key for iam_id in iam_ids for keys_for in _prefetchers for key in keys_for(iam_id)]
+
+
+@contextlib.contextmanager
+def request_scope():
+    """Keep the reads made ahead for the duration of one request."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def remember_reads(keys, found):
+    """Keep what ``get_many(keys)`` answered (``found``), absent keys included, for this request."""
+    memo = _memo.get()
+    if memo is not None:
+        for key in keys:
+            memo[key] = found.get(key, _ABSENT)
+
+
+def read_ahead(keys):
+    """{key: value} of ``keys`` as read earlier in this request, or None unless every one of them was."""
+    memo = _memo.get()
+    if not memo or any(key not in memo for key in keys):
+        return None
+    return {key: memo[key] for key in keys if memo[key] is not _ABSENT}
+
+
+def forget_reads():
+    """Something was invalidated: nothing read ahead is believed any more."""
+    memo = _memo.get()
+    if memo:
+        memo.clear()

@@ -3,6 +3,7 @@
 import re
 import uuid
 
+from .cache import request_scope
 from .conf import iam_settings
 from .context import authenticate, request_context
 from .stepup import Authentication, from_session
@@ -29,7 +30,7 @@ class RequestContextMiddleware:
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         request.client_ip = client_ip(request)
-        with request_context(
+        with request_scope(), request_context(
             request_id=request_id,
             ip=request.client_ip,
             user_agent=request.META.get("HTTP_USER_AGENT", ""),

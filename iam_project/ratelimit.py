@@ -85,6 +85,9 @@ def _ip_key(request):
 def usage(request, group, value, limit, increment):
     """django-ratelimit's count for (group, value): {count, limit, time_left}, or None when limiting is
     off. When the shared cache fails, the count is kept in this process's memory instead (same windows)."""
+    counter = getattr(_limiter_cache(), "count", None)
+    if increment and counter is not None and getattr(settings, "RATELIMIT_ENABLE", True):
+        return _counted(counter, group, value, limit)
     try:
         result = get_usage(request, group=group, key=lambda _group, _request: value, rate=limit,
                            increment=increment)
@@ -95,6 +98,22 @@ def usage(request, group, value, limit, increment):
     if result["limit"] == 0 and result["time_left"] == -1:  # django-ratelimit's "the cache did not count"
         return _local_usage(group, value, limit, increment, reason="count_unavailable")
     return result
+
+
+def _counted(counter, group, value, limit):
+    """django-ratelimit's count (same key, window and answer) in one round trip: the shared cache's ``count``
+    increments and sets the expiry together, where django-ratelimit adds then increments (two)."""
+    count_limit, period = _split_rate(limit)
+    window = _get_window(value, period)
+    key = _make_cache_key(group, window, limit, value, get_usage.ALL)
+    try:
+        count = counter(key, 1, period + EXPIRATION_FUDGE)
+    except Exception as exc:  # noqa: BLE001  (as above: any failure of the shared cache)
+        return _local_usage(group, value, limit, True, reason=type(exc).__name__)
+    if count is None:
+        return _local_usage(group, value, limit, True, reason="count_unavailable")
+    return {"count": count, "limit": count_limit, "should_limit": count > count_limit,
+            "time_left": window - int(time.time())}
 
 
 def _fallback(reason, group):

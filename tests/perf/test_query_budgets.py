@@ -202,3 +202,34 @@ def test_introspection_of_a_suspended_clients_token_is_inactive_at_once(resource
     client_services.set_client_suspended(owner, client.pk, False)
     # Suspension deleted the token's row: it stays inactive, cache or not.
     assert introspect(caller, secret, token).json() == {"active": False}
+
+
+def test_a_jwt_verified_once_is_still_refused_once_expired(subject):
+    """The signature is remembered per process; the expiry is not: a JWT past its exp (and jwcrypto's
+    leeway) is refused by the warm path even though its signature was verified before."""
+    import datetime
+
+    import time_machine
+
+    from iam_project import authcache
+
+    _, token = client_token()
+    checksum = authcache.checksum_of(token)
+    assert authcache._verify_jwt(token, checksum) is True
+    assert checksum in authcache._verified
+    with time_machine.travel(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=6)):
+        assert authcache._verify_jwt(token, checksum) is False
+        assert check(token, subject.iam_id).status_code == 401
+
+
+def test_a_forged_jwt_is_refused_even_beside_a_verified_one(subject):
+    """What is remembered is keyed by the whole token's checksum: another signature over the same claims
+    is verified afresh, and fails."""
+    from iam_project import authcache
+
+    _, token = client_token()
+    assert check(token, subject.iam_id).status_code == 200
+    head, body, signature = token.split(".")
+    forged = f"{head}.{body}.{signature[:-4]}AAAA"
+    assert authcache._verify_jwt(forged, authcache.checksum_of(forged)) is False
+    assert check(forged, subject.iam_id).status_code == 401

@@ -1,6 +1,7 @@
-"""Redis round trips on the hot path, counted on a real redis-server: a warm check reads its bearer token and
-the token's identities in one round trip, a rate-limit count increments in one (atomically, never leaving a
-counter without its expiry), and revocation still wins over what this process remembers."""
+"""Redis round trips on the hot path, counted on a real redis-server: a warm check reads its bearer token, the
+token's identities and their grants in one round trip, the subject and its grants in one, and counts its
+rate limit in one (atomically, never leaving a counter without its expiry); revocation still wins over what
+this process remembers, and what a request read ahead never hides a change the request itself made."""
 
 import pytest
 import redis.client
@@ -33,8 +34,58 @@ def test_a_warm_check_reads_token_and_identities_in_one_round_trip(redis_cache, 
     assert check(token, subject.iam_id).json()["allowed"] is True  # learns the token's identities
     commands.clear()
     assert check(token, subject.iam_id).json()["allowed"] is True
-    # token + its client (1), the subject (1), the engine's grants (2), the rate-limit count (2).
-    assert len(commands) <= 6, commands
+    # token + its client + the client's grants (1), the rate-limit count (1), the subject + its grants (1);
+    # it was six before grants were read ahead and the count became one script.
+    assert commands == ["MGET", "EVALSHA", "MGET"], commands
+
+
+def test_a_rate_limit_count_is_one_command_and_always_expires(redis_cache, commands):  # noqa: F811
+    raw = cache._cache.get_client(write=True)
+    assert cache.count("rl:window", 1, 30) == 1  # the first loads the script into Redis
+    commands.clear()
+    assert cache.count("rl:window", 1, 30) == 2
+    assert commands == ["EVALSHA"], commands
+    assert 0 < raw.ttl(cache.make_key("rl:window")) <= 30
+    raw.set(cache.make_key("rl:forever"), 5)  # a counter someone left without an expiry
+    assert cache.count("rl:forever", 1, 30) == 6
+    assert 0 < raw.ttl(cache.make_key("rl:forever")) <= 30
+
+
+def test_a_rate_limit_still_counts_across_the_one_command(redis_cache, rf, settings):  # noqa: F811
+    from iam_project import ratelimit
+
+    counts = [ratelimit.usage(rf.get("/"), "test.window", "203.0.113.9", "3/m", True) for _ in range(4)]
+    assert [c["count"] for c in counts] == [1, 2, 3, 4]
+    assert [c["should_limit"] for c in counts] == [False, False, False, True]
+    # django-ratelimit reads the same key the one command wrote (a peek does not count)
+    assert ratelimit.usage(rf.get("/"), "test.window", "203.0.113.9", "3/m", False)["count"] == 4
+
+
+def test_grants_read_ahead_never_hide_a_change_made_in_the_same_request(redis_cache):  # noqa: F811
+    from iam_project import authcache
+    from iam_project.cache import request_scope
+    from roles import engine
+    from roles.models import RoleBinding
+
+    subject = make_principal(permissions=["orders/items:read"])
+    assert engine.decide(subject, "orders/items:read").allowed  # fills its grants
+    authcache.cached_identity(subject.iam_id)  # fills its snapshot
+    with request_scope():
+        found = authcache.cached_identity(subject.iam_id)  # reads its grants ahead
+        RoleBinding.objects.filter(principal=subject).delete()  # the engine invalidates them
+        assert engine.decide(found, "orders/items:read").allowed is False
+
+
+def test_a_grant_removed_between_two_checks_is_gone_at_the_second(redis_cache, owner):  # noqa: F811
+    from roles import services as role_services
+    from roles.models import RoleBinding
+
+    subject = make_principal(permissions=["orders/items:read"])
+    _, token = client_token()
+    for _ in range(3):
+        assert check(token, subject.iam_id).json()["allowed"] is True
+    role_services.remove_binding(owner, RoleBinding.objects.get(principal=subject), check=False)
+    assert check(token, subject.iam_id).json()["allowed"] is False
 
 
 def test_a_token_revoked_after_its_identities_were_learnt_is_refused(redis_cache):  # noqa: F811
