@@ -209,7 +209,7 @@ class IAMOAuth2Validator(OAuth2Validator):
         """A confidential client proves itself with one of its live secrets, checked by SHA-256
         digest (clients.services.authenticate_secret) — no password hasher, no plaintext. A failed
         attempt that named a client (or sent a malformed Basic header) is audited."""
-        from .services import authenticate_secret
+        from .services import authenticate_secret, client_for_secret
 
         presented = bool(self._extract_basic_auth(request)) or bool(getattr(request, "client_id", None))
         client_id, secret = self._client_credentials(request)
@@ -217,6 +217,12 @@ class IAMOAuth2Validator(OAuth2Validator):
             if presented:
                 self._client_auth_failed(request, "", "malformed_credentials")
             return False
+        if secret and not isinstance(request.client, get_application_model()):
+            # the usual case, a live secret of a usable client: client and secret in one query
+            client = client_for_secret(client_id, secret)
+            if client is not None:
+                request.client = client
+                return True
         if self._load_application(client_id, request) is None or request.client.client_id != client_id:
             self._client_auth_failed(request, client_id, self._unusable_client_reason(client_id))
             return False

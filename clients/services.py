@@ -326,6 +326,22 @@ def authenticate_secret(client, value):
     return False
 
 
+def client_for_secret(client_id, value):
+    """The usable client named ``client_id`` if ``value`` is one of its live secrets, else None — in one
+    query: the secret's digest is unique (indexed), and the row brings its client. A miss says nothing
+    of why; callers that must tell (the audit trail's reason) take the longer path then."""
+    if not client_id or not value or not value.startswith(SECRET_PREFIX) or "\x00" in str(client_id):
+        return None
+    now = timezone.now()
+    found = (ClientSecret.objects.live(now).select_related("client")
+             .filter(digest=ClientSecret.digest_of(value)).first())
+    if found is None or found.client.client_id != client_id or found.client.suspended:
+        return None
+    if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 300:
+        ClientSecret.objects.filter(pk=found.pk).update(last_used_at=now)
+    return found.client
+
+
 # --- API keys (the IBM face's credentials of principals and clients) ------------------------------
 
 def ensure_not_locked(obj, what="client"):

@@ -384,12 +384,15 @@ def sweep(now=None):
 
 def token_lifetime_cap(identity, default_seconds, now=None):
     """Seconds an access token issued now to ``identity`` may live: no longer than its earliest
-    active just-in-time grant (so a token never outlives the access it was issued under)."""
+    active just-in-time grant (so a token never outlives the access it was issued under). Read from
+    the engine's compiled grants — the same bindings, cached and invalidated with every change — so a
+    token request costs no query for it once the identity's grants are warm."""
     if identity is None:
         return default_seconds
-    now = now or timezone.now()
-    earliest = (RoleBinding.objects.for_identity(identity).filter(source=BindingSourceChoices.JIT)
-                .current(now).order_by("expires_at").values_list("expires_at", flat=True).first())
-    if earliest is None:
+    at = (now or timezone.now()).timestamp()
+    ends = [grant.expires_at for grant in engine.grants_for(identity)
+            if grant.source == BindingSourceChoices.JIT and grant.expires_at is not None
+            and grant.expires_at > at and (grant.starts_at is None or grant.starts_at <= at)]
+    if not ends:
         return default_seconds
-    return max(1, min(default_seconds, int((earliest - now).total_seconds())))
+    return max(1, min(default_seconds, int(min(ends) - at)))

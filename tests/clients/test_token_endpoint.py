@@ -131,10 +131,11 @@ def test_no_password_hasher_runs_on_the_token_endpoint(monkeypatch):
 def test_issuing_a_client_credentials_token_costs_a_fixed_number_of_queries(django_assert_num_queries):
     client, secret = make_client()
     token_request(client.client_id, secret)  # warm: last_used_at written, lanes exist
-    # client, its live secret digests, the earliest just-in-time grant (token lifetime cap), one
-    # savepoint pair (the validator's, around DOT's storing), the token insert, the token.issued
-    # event (one call on PostgreSQL, three statements on SQLite); DOT's re-reading of the token for its
-    # app_authorized signal is skipped while nothing listens to it.
+    # the secret with its client (one query by the digest's unique index), one savepoint pair (the
+    # validator's, around DOT's storing), the token insert, the token.issued event (one call on
+    # PostgreSQL, three statements on SQLite). The just-in-time lifetime cap reads the engine's cached
+    # grants (no query when warm); DOT's re-reading of the token for its app_authorized signal is
+    # skipped while nothing listens to it. Before: 7 on PostgreSQL (client, digests and the cap apart).
     with django_assert_num_queries(EXPECTED_TOKEN_QUERIES[connection_vendor()]):
         assert token_request(client.client_id, secret).status_code == 200
 
@@ -145,7 +146,7 @@ def connection_vendor():
     return connection.vendor
 
 
-EXPECTED_TOKEN_QUERIES = {"sqlite": 9, "postgresql": 7}
+EXPECTED_TOKEN_QUERIES = {"sqlite": 7, "postgresql": 5}
 
 
 def test_a_listener_of_app_authorized_still_gets_the_stored_token():
@@ -248,3 +249,27 @@ def test_signing_key_rotation_keeps_the_previous_key_in_the_jwks(tmp_path, setti
         assert json.loads(verified.header)["kid"] == kids[0]
     finally:
         oauth2_settings.reload()
+
+
+def test_one_query_finds_the_secret_and_its_client_but_never_another_clients():
+    """The secret is looked up by its digest with its client: a secret of client A presented under client B's
+    id, an expired secret or a suspended client's secret authenticates nothing (and the refusal is audited
+    by the full path)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from audit.models import AuditEvent
+    from clients.models import ClientSecret
+
+    first, first_secret = make_client()
+    second, _ = make_client()
+    assert token_request(first.client_id, first_secret).status_code == 200
+    assert token_request(second.client_id, first_secret).status_code == 401
+    assert AuditEvent.objects.filter(action="client.auth_failed", details__clientId=second.client_id,
+                                     details__reason="invalid_secret").exists()
+    services.set_client_suspended(None, first.pk, True)
+    assert token_request(first.client_id, first_secret).status_code == 401
+    services.set_client_suspended(None, first.pk, False)
+    ClientSecret.objects.filter(client=first).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert token_request(first.client_id, first_secret).status_code == 401
