@@ -4,7 +4,6 @@ This is the one place that decides what the trail records; the receivers in ``si
 follow it. Fields whose name looks secret are masked whatever the entry says.
 """
 
-import copy
 import functools
 import json
 import re
@@ -84,11 +83,22 @@ def to_json(value):
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
+def _copied(value):
+    """A copy of a JSON-like value (dicts and lists of plain values), so that a change made in place later
+    still shows against it; several times cheaper than ``copy.deepcopy``, which every loaded row of an
+    audited model pays (a list page loads fifty)."""
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    return value
+
+
 def snapshot(instance, entry):
     """The loaded values of the recorded fields (deferred fields are left out, not fetched)."""
     loaded = instance.__dict__
     return {
-        attname: copy.deepcopy(loaded[attname]) if isinstance(loaded[attname], (dict, list)) else loaded[attname]
+        attname: _copied(loaded[attname]) if isinstance(loaded[attname], (dict, list)) else loaded[attname]
         for attname, _, _ in recorded_fields(type(instance), entry)
         if attname in loaded
     }
