@@ -180,8 +180,11 @@ def vacuum(url):
 
 def start_server(env, args, log):
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "iam_project.wsgi:application", "--bind", f"127.0.0.1:{port}",
-               "--workers", str(args.workers), "--worker-class", args.worker_class, "--log-level", "warning"]
+    # uvicorn: the ASGI application under gunicorn's uvicorn worker (the bench extra's uvicorn-worker)
+    application, worker_class = (("iam_project.asgi:application", "uvicorn_worker.UvicornWorker")
+                                 if args.worker_class == "uvicorn" else ("iam_project.wsgi:application", args.worker_class))
+    command = [sys.executable, "-m", "gunicorn", application, "--bind", f"127.0.0.1:{port}",
+               "--workers", str(args.workers), "--worker-class", worker_class, "--log-level", "warning"]
     if args.worker_class == "gthread":
         command += ["--threads", str(args.threads)]
     process = subprocess.Popen(command, env=env, cwd=env["BENCH_APP"], stdout=log, stderr=subprocess.STDOUT)
@@ -325,6 +328,7 @@ def run_size(args, base_env, size):
     env = {**base_env, "DATABASE_URL": db_url}
     started = time.monotonic()
     ids = seed(env, size, fresh)
+    env.update(dict(pair.split("=", 1) for pair in args.server_env))
     if fresh:
         vacuum(db_url)
         print(f"bench: database {db_url.rpartition('/')[2]} ready in {time.monotonic() - started:.0f}s")
@@ -347,10 +351,12 @@ def run_size(args, base_env, size):
     load = os.getloadavg()
     result = {"label": args.label, "identities": size, "rows": rows, "workers": args.workers,
               "worker_class": args.worker_class, "threads": args.threads, "connections": args.connections,
+              "server_env": args.server_env,
               "seconds": args.seconds, "loadavg": load, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     (RESULTS / f"{args.label}-{size}.json").write_text(json.dumps(result, indent=1))
     print(f"\n{args.label}: {size:,} identities, gunicorn {args.worker_class} ×{args.workers}"
-          f"{f' ×{args.threads} threads' if args.worker_class == 'gthread' else ''}, hey -c {args.connections}, "
+          f"{f' ×{args.threads} threads' if args.worker_class == 'gthread' else ''} {' '.join(args.server_env)}, "
+          f"hey -c {args.connections}, "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
     print(table(rows))
     return result
@@ -362,7 +368,9 @@ def main():
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
     parser.add_argument("--workers", type=int, default=5)
-    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread", "uvicorn"])
+    parser.add_argument("--server-env", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="settings for the server only, e.g. DATABASE_POOL=1 DATABASE_PREPARED_STATEMENTS=0")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=10)
