@@ -168,3 +168,26 @@ def test_the_clients_list_and_its_name_filters_use_indexes(directory):
     assert_indexed(plan, CLIENTS, "client_name_upper_idx")
     _, plan = plan_of(directory, "/resources/iam/clients?nameContains=ob 0004", CLIENTS)
     assert_indexed(plan, CLIENTS, "client_name_trgm_idx")
+
+
+def test_hot_queries_are_prepared_once_per_connection(db, django_assert_num_queries):
+    """On PostgreSQL the platform binds parameters on the server and psycopg prepares a statement its
+    connection has run twice: from the third token request on, the secret lookup is not planned again."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    from django.test import Client as HttpClient
+
+    from clients import services as client_services
+
+    assert connection.settings_dict["OPTIONS"].get("server_side_binding") is True
+    client = client_services.create_client(None, {"name": "prepared", "grantTypes": ["client_credentials"],
+                                                  "scopes": ["iam/principals:read"]})
+    _, secret = client_services.create_secret(None, client.pk)
+    for _ in range(3):
+        answer = HttpClient().post("/oauth/token/", {"grant_type": "client_credentials",
+                                                     "client_id": client.client_id, "client_secret": secret})
+        assert answer.status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "clients_clientsecret"' in statement for statement in prepared), prepared
