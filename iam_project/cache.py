@@ -441,6 +441,7 @@ class ResilientRedisCache(RedisCache):
 _prefetchers = []
 _memo = contextvars.ContextVar("iam_cache_memo", default=None)
 _ABSENT = object()
+READ_AHEAD_SECONDS = 1.0
 
 
 def register_prefetch(keys_for):
@@ -469,9 +470,10 @@ def request_scope():
 def remember_reads(keys, found):
     """Keep what ``get_many(keys)`` answered (``found``), absent keys included, for this request."""
     memo = _memo.get()
-    if memo is not None:
+    if memo is not None and keys:
+        until = time.monotonic() + READ_AHEAD_SECONDS
         for key in keys:
-            memo[key] = found.get(key, _ABSENT)
+            memo[key] = (until, found.get(key, _ABSENT))
 
 
 def read_ahead(keys):
@@ -479,7 +481,10 @@ def read_ahead(keys):
     memo = _memo.get()
     if not memo or any(key not in memo for key in keys):
         return None
-    return {key: memo[key] for key in keys if memo[key] is not _ABSENT}
+    now = time.monotonic()
+    if any(memo[key][0] < now for key in keys):
+        return None
+    return {key: memo[key][1] for key in keys if memo[key][1] is not _ABSENT}
 
 
 def forget_reads():

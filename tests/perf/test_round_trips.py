@@ -121,3 +121,24 @@ def test_incr_is_one_atomic_command_that_keeps_the_expiry(redis_cache, commands)
     with pytest.raises(ValueError):
         cache.incr("rl:absent")
     assert raw.exists(cache.make_key("rl:absent")) == 0
+
+
+def test_grants_read_ahead_are_believed_for_a_second_at_most(redis_cache, monkeypatch):  # noqa: F811
+    """A long request (a bulk action) sees another process's invalidation about when it would have without
+    reading ahead: what was read ahead is dropped after READ_AHEAD_SECONDS."""
+    import time
+
+    from iam_project import authcache
+    from iam_project import cache as plumbing
+    from roles import engine
+
+    subject = make_principal(permissions=["orders/items:read"])
+    engine.grants_for(subject)
+    authcache.cached_identity(subject.iam_id)
+    with plumbing.request_scope():
+        authcache.cached_identity(subject.iam_id)
+        keys = [engine._GENERATION_KEY, engine._ENTRY_KEY.format(iam_id=subject.iam_id)]
+        assert plumbing.read_ahead(keys) is not None
+        later = time.monotonic() + plumbing.READ_AHEAD_SECONDS + 0.1
+        monkeypatch.setattr(plumbing.time, "monotonic", lambda: later)
+        assert plumbing.read_ahead(keys) is None
