@@ -21,6 +21,7 @@ from iam_project.hooks import invalidate_credentials
 from tests.audit.helpers import events_since, mark
 from tests.perf.test_authcache_outage import redis_cache  # noqa: F401 (fixture)
 from tests.perf.test_query_budgets import client_token
+from tests.perf.test_round_trips import commands  # noqa: F401 (fixture)
 
 from .oidc_helpers import basic, make_app
 
@@ -204,3 +205,20 @@ def test_with_redis_down_the_caller_authenticates_from_the_database(redis_cache)
     refused(token, other, other_secret, "invalid_secret")  # a new generation: the old entry is not believed
     assert cache.breaker.state == "closed"
     warm(token, caller, secret)  # and the warm path works again
+
+
+def test_a_warm_caller_costs_one_redis_round_trip(redis_cache, commands):  # noqa: F811
+    """The caller's secret entry and its client's snapshot are read together (once the process has learnt
+    which client the secret belongs to)."""
+    _, token = client_token()
+    caller, secret = resource_server()
+    warm(token, caller, secret)
+    introspect(token, caller, secret)
+    commands.clear()
+    assert client_authcache.cached_client(caller.client_id, secret).pk == caller.pk
+    assert commands == ["MGET"], commands
+    commands.clear()
+    assert introspect(token, caller, secret).json()["active"] is True
+    # the rate-limit count (2), the caller (1), its grants (1), the token with its identities (1), what the
+    # caller may see of it and the token's permissions now (2): no query, no round trip to PostgreSQL.
+    assert len(commands) <= 7, commands
