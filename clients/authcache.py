@@ -89,22 +89,20 @@ def cached_client(client_id, secret):
 
 
 def remember(client, secret):
-    """After the database path authenticated ``client`` with ``secret``: remember the secret (its row
-    read once more — one query — unless already cached) and the client's snapshot. Writes only with
-    ``add`` (never over a tombstone)."""
+    """After the database path authenticated ``client`` with ``secret``: remember the secret (its row read
+    once more for its expiry — one query) and the client's snapshot. Never writes over a tombstone."""
     if not authcache.enabled() or client is None or not _usable(secret):
         return
     digest = ClientSecret.digest_of(secret)
+    # The row first, the cache after: a tombstone written between the two is then seen, and kept.
+    row = (ClientSecret.objects.live().filter(client=client, digest=digest)
+           .values_list("id", "expires_at", "last_used_at").first())
     secret_key, identity_key = _secret_key(digest), _identity_key(client.iam_id)
     entries, generation, found = authcache._read([secret_key, identity_key])
     if identity_key not in entries:
         authcache._fill(identity_key, generation, authcache.snapshot(client), found.get(identity_key),
                         authcache._identity_timeout())
-    if secret_key in entries:
-        return
-    row = (ClientSecret.objects.live().filter(client=client, digest=digest)
-           .values_list("id", "expires_at", "last_used_at").first())
-    if row is None:
+    if row is None or secret_key in entries:
         return
     secret_id, expires_at, last_used_at = row
     now = time.time()
