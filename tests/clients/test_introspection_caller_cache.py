@@ -222,3 +222,10 @@ def test_a_warm_caller_costs_one_redis_round_trip(redis_cache, commands):  # noq
     # the rate-limit count (2), the caller (1), its grants (1), the token with its identities (1), what the
     # caller may see of it and the token's permissions now (2): no query, no round trip to PostgreSQL.
     assert len(commands) <= 7, commands
+
+
+def test_a_warm_caller_without_the_permission_is_still_refused(token):
+    caller, secret = make_app(grant_types=("client_credentials",))
+    answers = [introspect(token, caller, secret) for _ in range(3)]
+    assert [a.status_code for a in answers] == [403, 403, 403]
+    assert all(a.json()["error"] == "unauthorized_client" for a in answers)
