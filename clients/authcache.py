@@ -7,7 +7,7 @@ this module uses rather than repeats:
 
 * **secrets** — an entry per secret the database just accepted, keyed by the SHA-256 digest of the
   presented value (the digest ``ClientSecret`` stores): the row's id, its client's iam_id and
-  client_id, its ``expires_at``. Written with ``add`` after the database path succeeded, for at most
+  client_id, its ``expires_at``. Written after the database path succeeded, never over a tombstone, for at most
   ``SECRET_TIMEOUT`` seconds (so the database path still refreshes ``last_used_at`` about every five
   minutes) and never past the secret's expiry. Every save or delete of a ``ClientSecret`` row —
   revocation, expiry change, rotation, its client's deletion (a cascade sends ``post_delete`` per row
