@@ -16,13 +16,14 @@ class ClientsConfig(AppConfig):
 
         from roles.authority import register_obtainable
 
-        from . import services, signals
+        from . import authcache, services, signals
 
         audited(settings.OAUTH2_PROVIDER_APPLICATION_MODEL, "client", redact={"client_secret"},
                 exclude={"client_id", "authorization_grant_type", "hash_client_secret", "user"}, label_field="name")
         audited("clients.ClientSecret", "clientSecret", exclude={"last_used_at"}, label_field="prefix")
         audited("clients.ApiKey", "apiKey", exclude={"last_used_at", "modified_at"}, label_field="name")
         signals.connect()
+        authcache.connect()  # introspection's warm client authentication follows secret changes
         register_obtainable(services.delegated_power)
         register("clients.client", "iam/clients")
         register("clients.clientsecret", "iam/clients")

@@ -38,6 +38,7 @@ from iam_project.stepup import ACR_VALUES, from_session, token_claims
 from principals.forms import ConsolePasswordChangeForm
 from roles import engine
 
+from . import authcache as client_authcache
 from .oauth import ISSUED_CLAIMS, OFFERED_CODE_CHALLENGE_METHODS, OFFERED_GRANT_TYPES, OFFERED_RESPONSE_TYPES
 from .revocation import revoke_tokens
 from .signals import AUTH_TIME_SESSION_KEY
@@ -321,10 +322,19 @@ class IntrospectTokenView(OAuthLibMixin, View):
     permission = "oauth/introspect:read"
 
     def authenticated_client(self, request):
+        """The calling client, or None. The warm path (clients.authcache) answers a secret the database
+        accepted recently with no query; anything else — a miss, a tombstone, a mismatch — is the
+        database path, which audits and rate-limits failures, and whose success is then remembered."""
         core = self.get_oauthlib_core()
         uri, http_method, body, headers = core._extract_params(request)
         oauthlib_request = OauthlibRequest(uri, http_method, body, headers)
-        if core.server.request_validator.authenticate_client(oauthlib_request):
+        validator = core.server.request_validator
+        client_id, secret = validator._client_credentials(oauthlib_request)
+        cached = client_authcache.cached_client(client_id, secret)
+        if cached is not None:
+            return cached
+        if validator.authenticate_client(oauthlib_request):
+            client_authcache.remember(oauthlib_request.client, secret)
             return oauthlib_request.client
         return None
 
