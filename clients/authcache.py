@@ -38,7 +38,7 @@ _MAX_SECRET_LENGTH = 512
 # Which client a secret belongs to never changes (a changed row is tombstoned anyway): each process
 # remembers it per digest so that the secret's entry and its client's snapshot are read in one round
 # trip. Whether either is live is read from the shared cache on every request.
-_identity_key_of = {}
+_identity_of = {}
 _IDENTITY_KEYS_MAX = 10_000
 
 
@@ -62,8 +62,10 @@ def cached_client(client_id, secret):
         return None
     digest = ClientSecret.digest_of(secret)
     secret_key = _secret_key(digest)
-    known = _identity_key_of.get(digest)
-    entries, _, _ = authcache._read([secret_key, known] if known else [secret_key])
+    known_id = _identity_of.get(digest)
+    known = _identity_key(known_id) if known_id else None
+    # the secret, (when known) its client and the client's grants (the engine's next read): one round trip
+    entries, _, _ = authcache._read([secret_key, known] if known else [secret_key], ahead=[known_id] if known_id else ())
     entry = entries.get(secret_key)
     if entry is None or entry == authcache.TOMBSTONE:
         return None
@@ -75,10 +77,10 @@ def cached_client(client_id, secret):
     if identity_key == known:
         identities = entries
     else:
-        identities, _, _ = authcache._read([identity_key])
-        if len(_identity_key_of) >= _IDENTITY_KEYS_MAX:
-            _identity_key_of.clear()
-        _identity_key_of[digest] = identity_key
+        identities, _, _ = authcache._read([identity_key], ahead=[entry["iam_id"]])
+        if len(_identity_of) >= _IDENTITY_KEYS_MAX:
+            _identity_of.clear()
+        _identity_of[digest] = entry["iam_id"]
     snap = identities.get(identity_key)
     if snap is None or snap == authcache.TOMBSTONE or snap[0] != "client":
         return None

@@ -247,6 +247,27 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
             script = self._scripts[(id(client), "count")] = client.register_script(_COUNT_IN_WINDOW)
         return int(script(keys=[key], args=[delta, max(1, int(timeout))]))
 
+    def count_and_get_many(self, key, delta, timeout, keys):
+        """``count`` and ``get_many(keys)`` in one round trip (a pipeline of EVALSHA and MGET): the new count
+        and {key: value} of the keys present. A Redis that lost the script (restarted) gets it loaded, once."""
+        from redis.exceptions import NoScriptError
+
+        client = self.get_client(key, write=True)
+        script = self._scripts.get((id(client), "count"))
+        if script is None:
+            script = self._scripts[(id(client), "count")] = client.register_script(_COUNT_IN_WINDOW)
+        pipe = client.pipeline(transaction=False)
+        pipe.evalsha(script.sha, 1, key, delta, max(1, int(timeout)))
+        pipe.mget(keys)
+        counted, values = pipe.execute(raise_on_error=False)
+        if isinstance(counted, NoScriptError):
+            counted = script(keys=[key], args=[delta, max(1, int(timeout))])  # loads it, then counts
+        elif isinstance(counted, Exception):
+            raise counted
+        if isinstance(values, Exception):
+            raise values
+        return int(counted), {k: self._serializer.loads(v) for k, v in zip(keys, values) if v is not None}
+
 
 class ResilientRedisCache(RedisCache):
     """Django's Redis cache, degrading to misses (or a local count, see the module docstring) while Redis is
@@ -396,21 +417,37 @@ class ResilientRedisCache(RedisCache):
     def count(self, key, delta, timeout, version=None):
         """A rate-limit count in one round trip (see ``_COUNT_IN_WINDOW``): the count after adding ``delta``,
         or None when it could not be counted (Redis down and ``key`` not kept locally)."""
-        store = self.local if self._is_local(key) else None
+        made = self.make_and_validate_key(key, version=version)
+        return self._call("count", lambda: self._cache.count(made, delta, timeout),
+                          lambda: self._local_count(key, delta, timeout, version))
+
+    def _local_count(self, key, delta, timeout, version):
+        """The count kept in this process while Redis is away (local keys only; None for others)."""
+        if not self._is_local(key):
+            return None
+        if self.local.add(key, delta, timeout, version):
+            return delta
+        try:
+            return self.local.incr(key, delta, version)
+        except ValueError:  # expired between the two
+            self.local.set(key, delta, timeout, version)
+            return delta
+
+    def count_and_get_many(self, key, delta, timeout, keys, version=None):
+        """``count`` and ``get_many`` together (one round trip): (the count or None, {key: value})."""
+        keys = list(keys)
 
         def fallback():
-            if store is None:
-                return None
-            if store.add(key, delta, timeout, version):
-                return delta
-            try:
-                return store.incr(key, delta, version)
-            except ValueError:  # expired between the two
-                store.set(key, delta, timeout, version)
-                return delta
+            return (self._local_count(key, delta, timeout, version),
+                    self.local.get_many([k for k in keys if self._is_local(k)], version))
 
-        made = self.make_and_validate_key(key, version=version)
-        return self._call("count", lambda: self._cache.count(made, delta, timeout), fallback)
+        def primary():
+            made = {self.make_and_validate_key(k, version=version): k for k in keys}
+            counted, found = self._cache.count_and_get_many(self.make_and_validate_key(key, version=version),
+                                                            delta, timeout, list(made))
+            return counted, {made[k]: value for k, value in found.items()}
+
+        return self._call("count_and_get_many", primary, fallback)
 
     # --- invalidations: always tried; a failure marks the breaker dirty -----------------------------
 

@@ -375,22 +375,26 @@ class Attempt:
         if not getattr(settings, "RATELIMIT_ENABLE", True):
             return None
         flood = rate("CREDENTIAL_REQUESTS_PER_IP")
-        if flood:
+        keys = ({_block_key(group, value): group for group, value in self._blocks(self.credential)}
+                if self.endpoint.failed is not None else {})
+        blocked = None
+        together = getattr(_limiter_cache(), "count_and_get_many", None)
+        if flood and keys and together is not None:
+            used, blocked = self._count_and_read_blocks(together, flood, keys)
+        elif flood:
             used = usage(self.request, "credential-requests", self.ip, flood, increment=True)
-            if used and used["count"] > used["limit"]:
-                self.refused_by = "credential-requests"
-                return used["time_left"], "Too many requests to the credential endpoints from this address."
-        if self.endpoint.failed is None:
+        if flood and used and used["count"] > used["limit"]:
+            self.refused_by = "credential-requests"
+            return used["time_left"], "Too many requests to the credential endpoints from this address."
+        if not keys:
             return None
-        keys = {_block_key(group, value): group for group, value in self._blocks(self.credential)}
-        try:
-            blocked = _limiter_cache().get_many(list(keys))
-        except Exception as exc:  # the shared cache failed: the blocks this process set meanwhile (see usage())
-            _fallback(type(exc).__name__, "blocks")
-            blocked = _LOCAL.get_many(list(keys))
-        else:
-            blocked.update({key: until for key, until in _LOCAL.get_many(list(keys)).items()
-                            if key not in blocked})
+        if blocked is None:
+            try:
+                blocked = _limiter_cache().get_many(list(keys))
+            except Exception as exc:  # the shared cache failed: the blocks this process set meanwhile
+                _fallback(type(exc).__name__, "blocks")
+                blocked = {}
+        blocked.update({key: until for key, until in _LOCAL.get_many(list(keys)).items() if key not in blocked})
         now = time.time()
         for key, group in keys.items():
             until = blocked.get(key)
@@ -398,6 +402,23 @@ class Attempt:
                 self.refused_by = group
                 return math.ceil(until - now), FAILURE_LIMITS[group][1]
         return None
+
+    def _count_and_read_blocks(self, together, flood, keys):
+        """The flood count (as ``usage`` counts it) and the blocks, in one round trip to the shared cache."""
+        count_limit, period = _split_rate(flood)
+        window = _get_window(self.ip, period)
+        key = _make_cache_key("credential-requests", window, flood, self.ip, get_usage.ALL)
+        try:
+            count, blocked = together(key, 1, period + EXPIRATION_FUDGE, list(keys))
+        except Exception as exc:  # noqa: BLE001  (any failure of the shared cache, as in usage())
+            _fallback(type(exc).__name__, "blocks")
+            return _local_usage("credential-requests", self.ip, flood, True, reason=type(exc).__name__), {}
+        if count is None:
+            used = _local_usage("credential-requests", self.ip, flood, True, reason="count_unavailable")
+        else:
+            used = {"count": count, "limit": count_limit, "should_limit": count > count_limit,
+                    "time_left": window - int(time.time())}
+        return used, blocked
 
     def count_failure(self, response):
         """Count a refused credential against the IP (and the credential); a count reaching its

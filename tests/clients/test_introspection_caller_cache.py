@@ -219,9 +219,9 @@ def test_a_warm_caller_costs_one_redis_round_trip(redis_cache, commands):  # noq
     assert commands == ["MGET"], commands
     commands.clear()
     assert introspect(token, caller, secret).json()["active"] is True
-    # the rate-limit count (2), the caller (1), its grants (1), the token with its identities (1), what the
-    # caller may see of it and the token's permissions now (2): no query, no round trip to PostgreSQL.
-    assert len(commands) <= 7, commands
+    # the flood count and the lock-out blocks (1: a pipeline), the caller with its grants (1), the token with
+    # its identities and their grants (1): no query, and three round trips to Redis (seven before).
+    assert commands == ["EVALSHA+MGET", "MGET", "MGET"], commands
 
 
 def test_a_warm_caller_without_the_permission_is_still_refused(token):

@@ -24,6 +24,13 @@ def commands(monkeypatch):
         return original(self, *args, **options)
 
     monkeypatch.setattr(redis.client.Redis, "execute_command", counted)
+    pipelined = redis.client.Pipeline.execute
+
+    def one_round_trip(self, *args, **options):  # a pipeline's commands travel together
+        sent.append("+".join(str(command[0][0]) for command in self.command_stack))
+        return pipelined(self, *args, **options)
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", one_round_trip)
     return sent
 
 
@@ -142,3 +149,17 @@ def test_grants_read_ahead_are_believed_for_a_second_at_most(redis_cache, monkey
         later = time.monotonic() + plumbing.READ_AHEAD_SECONDS + 0.1
         monkeypatch.setattr(plumbing.time, "monotonic", lambda: later)
         assert plumbing.read_ahead(keys) is None
+
+
+def test_the_flood_count_and_the_blocks_are_one_round_trip_even_after_a_script_flush(redis_cache, commands):  # noqa: F811
+    """A credential endpoint counts its flood limit and reads the lock-out blocks in one pipeline; a Redis that
+    forgot the script (restarted, SCRIPT FLUSH) gets it loaded again and the count goes on."""
+    raw = cache._cache.get_client(write=True)
+    cache.set("rl:block:a", 123.0, 60)
+    assert cache.count_and_get_many("rl:flood", 1, 30, ["rl:block:a", "rl:block:b"]) == (1, {"rl:block:a": 123.0})
+    commands.clear()
+    assert cache.count_and_get_many("rl:flood", 1, 30, ["rl:block:a"])[0] == 2
+    assert commands == ["EVALSHA+MGET"], commands
+    raw.script_flush()
+    assert cache.count_and_get_many("rl:flood", 1, 30, ["rl:block:a"]) == (3, {"rl:block:a": 123.0})
+    assert 0 < raw.ttl(cache.make_key("rl:flood")) <= 30
