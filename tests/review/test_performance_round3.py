@@ -13,7 +13,7 @@ from roles.models import RoleBinding
 from tests.conftest import make_principal
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # commits: another thread reads it
 def test_a_binding_removed_by_another_thread_is_not_honoured_from_grants_read_ahead():
     """gthread runs several requests per process: a removal committed by one thread must reach a request that
     another thread is serving at its next decision, as it did when every decision read the cache — not up to
