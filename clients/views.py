@@ -327,6 +327,10 @@ class IntrospectTokenView(OAuthLibMixin, View):
         database path, which audits and rate-limits failures, and whose success is then remembered."""
         core = self.get_oauthlib_core()
         uri, http_method, body, headers = core._extract_params(request)
+        # Client credentials come from the Authorization header or the body, never the URL (RFC 6749 §2.3.1):
+        # a URL is logged, and the lock-out counts a refused secret against the client id it reads from those
+        # two places only. oauthlib reads the query string too, so the caller is authenticated without it.
+        uri = urlunsplit(urlsplit(uri)._replace(query=""))
         oauthlib_request = OauthlibRequest(uri, http_method, body, headers)
         validator = core.server.request_validator
         client_id, secret = validator._client_credentials(oauthlib_request)

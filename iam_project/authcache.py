@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from .cache import forget_reads, prefetch_keys, register_recovery_hook, remember_reads
+from .cache import forget_reads, prefetch_keys, reads_epoch, register_recovery_hook, remember_reads
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +85,9 @@ def _read(keys, ahead=()):
     as TOMBSTONE. Returns (entries, generation). ``ahead``: iam_ids whose other entries (the engine's
     grants) this request will read next — fetched in the same round trip and kept for the request."""
     extra = prefetch_keys(ahead)
+    epoch = reads_epoch()  # before the read: an invalidation while it travels voids what it brings
     found = cache.get_many([GENERATION_KEY, *keys, *extra])
-    remember_reads(extra, found)
+    remember_reads(extra, found, epoch)
     generation = _current_generation(found)
     entries = {}
     for key in keys:

@@ -28,6 +28,7 @@ and once when it ends (key=value, never a value read or written).
 
 import contextlib
 import contextvars
+import itertools
 import logging
 import threading
 import time
@@ -473,12 +474,17 @@ class ResilientRedisCache(RedisCache):
 # A request's first cache read (its bearer token's entry, or the subject of a check) can fetch what the
 # same request will read next — an identity's compiled grants — in the same round trip. What was read is
 # kept for the rest of that request only (``request_scope``, opened by the request-context middleware),
-# and dropped as soon as anything in the process invalidates an entry, so a reader never sees less than
+# and is not believed once anything in the process — any thread, not only this request's — has
+# invalidated an entry since it was read (the invalidation epoch below), so a reader never sees less than
 # it would have read from Redis a moment later. Outside a request (tasks, commands) nothing is kept.
 _prefetchers = []
 _memo = contextvars.ContextVar("iam_cache_memo", default=None)
 _ABSENT = object()
 READ_AHEAD_SECONDS = 1.0
+# Moves on every invalidation in this process (gthread serves several requests at once, each in its own
+# context): a read made ahead under an older epoch is not believed. Each value is fresh (never reused).
+_invalidations = itertools.count(1)
+_epoch = 0
 
 
 def register_prefetch(keys_for):
@@ -504,13 +510,19 @@ def request_scope():
         _memo.reset(token)
 
 
-def remember_reads(keys, found):
-    """Keep what ``get_many(keys)`` answered (``found``), absent keys included, for this request."""
+def reads_epoch():
+    """The invalidation epoch, to be taken before the read that ``remember_reads`` keeps."""
+    return _epoch
+
+
+def remember_reads(keys, found, epoch):
+    """Keep what ``get_many(keys)`` answered (``found``), absent keys included, for this request. ``epoch``:
+    ``reads_epoch()`` taken before that read — an invalidation during it voids what it read."""
     memo = _memo.get()
     if memo is not None and keys:
         until = time.monotonic() + READ_AHEAD_SECONDS
         for key in keys:
-            memo[key] = (until, found.get(key, _ABSENT))
+            memo[key] = (until, epoch, found.get(key, _ABSENT))
 
 
 def read_ahead(keys):
@@ -519,13 +531,15 @@ def read_ahead(keys):
     if not memo or any(key not in memo for key in keys):
         return None
     now = time.monotonic()
-    if any(memo[key][0] < now for key in keys):
+    if any(memo[key][0] < now or memo[key][1] != _epoch for key in keys):
         return None
-    return {key: memo[key][1] for key in keys if memo[key][1] is not _ABSENT}
+    return {key: memo[key][2] for key in keys if memo[key][2] is not _ABSENT}
 
 
 def forget_reads():
-    """Something was invalidated: nothing read ahead is believed any more."""
+    """Something was invalidated: nothing read ahead before, by any request of this process, is believed."""
+    global _epoch
+    _epoch = next(_invalidations)
     memo = _memo.get()
     if memo:
         memo.clear()
