@@ -269,6 +269,17 @@ def hey(spec, seconds, connections):
     return result
 
 
+def median_run(runs):
+    """Each figure's median over the runs (throughput, p50 and p95 apart); the status counts of the median run
+    by throughput."""
+    middle = len(runs) // 2
+    result = dict(sorted(runs, key=lambda run: run["rps"])[middle])
+    for figure in ("rps", "p50", "p95"):
+        result[figure] = sorted(run[figure] for run in runs)[middle]
+    result["runs"] = [{figure: run[figure] for figure in ("rps", "p50", "p95")} for run in runs]
+    return result
+
+
 def table(rows):
     """Each endpoint beside the bare /healthz and beside the reference view (the issue's /healthz: SELECT 1)."""
     base = rows[0][1]
@@ -343,9 +354,8 @@ def run_size(args, base_env, size):
                 if args.only and name not in ("/healthz", REFERENCE) and not any(word in name for word in args.only):
                     continue
                 hey(spec, 2, args.connections)  # warm every worker's caches and connections
-                runs = sorted((hey(spec, args.seconds, args.connections) for _ in range(args.repeat)),
-                              key=lambda run: run["rps"])
-                rows.append((name, runs[len(runs) // 2]))  # the median run by throughput
+                runs = [hey(spec, args.seconds, args.connections) for _ in range(args.repeat)]
+                rows.append((name, median_run(runs)))
                 print(f"bench: {name}: {rows[-1][1]['rps']:.0f} req/s", flush=True)
         finally:
             server.terminate()
@@ -376,7 +386,7 @@ def main():
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=1, help="drive each endpoint this many times; the median run is kept")
+    parser.add_argument("--repeat", type=int, default=1, help="drive each endpoint this many times; each figure's median is kept")
     parser.add_argument("--label", default="after")
     parser.add_argument("--app-dir", default=str(ROOT), help="the checkout to serve (default: this one)")
     parser.add_argument("--only", nargs="*", help="endpoints whose name contains one of these words")
