@@ -100,20 +100,27 @@ def usage(request, group, value, limit, increment):
     return result
 
 
-def _counted(counter, group, value, limit):
+def _counted(counter, group, value, limit, also=None):
     """django-ratelimit's count (same key, window and answer) in one round trip: the shared cache's ``count``
-    increments and sets the expiry together, where django-ratelimit adds then increments (two)."""
+    increments and sets the expiry together, where django-ratelimit adds then increments (two). ``also``: keys
+    to read in the same round trip (``counter`` is then the cache's ``count_and_get_many``); returns
+    (usage, {key: value}) in that case."""
     count_limit, period = _split_rate(limit)
     window = _get_window(value, period)
     key = _make_cache_key(group, window, limit, value, get_usage.ALL)
+    found = {}
     try:
-        count = counter(key, 1, period + EXPIRATION_FUDGE)
+        if also is None:
+            count = counter(key, 1, period + EXPIRATION_FUDGE)
+        else:
+            count, found = counter(key, 1, period + EXPIRATION_FUDGE, list(also))
     except Exception as exc:  # noqa: BLE001  (as above: any failure of the shared cache)
-        return _local_usage(group, value, limit, True, reason=type(exc).__name__)
-    if count is None:
-        return _local_usage(group, value, limit, True, reason="count_unavailable")
-    return {"count": count, "limit": count_limit, "should_limit": count > count_limit,
-            "time_left": window - int(time.time())}
+        used = _local_usage(group, value, limit, True, reason=type(exc).__name__)
+    else:
+        used = (_local_usage(group, value, limit, True, reason="count_unavailable") if count is None else
+                {"count": count, "limit": count_limit, "should_limit": count > count_limit,
+                 "time_left": window - int(time.time())})
+    return used if also is None else (used, found)
 
 
 def _fallback(reason, group):
@@ -380,7 +387,8 @@ class Attempt:
         blocked = None
         together = getattr(_limiter_cache(), "count_and_get_many", None)
         if flood and keys and together is not None:
-            used, blocked = self._count_and_read_blocks(together, flood, keys)
+            # the flood count and the blocks in one round trip (a failure: the local count, blocks below)
+            used, blocked = _counted(together, "credential-requests", self.ip, flood, also=keys)
         elif flood:
             used = usage(self.request, "credential-requests", self.ip, flood, increment=True)
         if flood and used and used["count"] > used["limit"]:
@@ -402,23 +410,6 @@ class Attempt:
                 self.refused_by = group
                 return math.ceil(until - now), FAILURE_LIMITS[group][1]
         return None
-
-    def _count_and_read_blocks(self, together, flood, keys):
-        """The flood count (as ``usage`` counts it) and the blocks, in one round trip to the shared cache."""
-        count_limit, period = _split_rate(flood)
-        window = _get_window(self.ip, period)
-        key = _make_cache_key("credential-requests", window, flood, self.ip, get_usage.ALL)
-        try:
-            count, blocked = together(key, 1, period + EXPIRATION_FUDGE, list(keys))
-        except Exception as exc:  # noqa: BLE001  (any failure of the shared cache, as in usage())
-            _fallback(type(exc).__name__, "blocks")
-            return _local_usage("credential-requests", self.ip, flood, True, reason=type(exc).__name__), {}
-        if count is None:
-            used = _local_usage("credential-requests", self.ip, flood, True, reason="count_unavailable")
-        else:
-            used = {"count": count, "limit": count_limit, "should_limit": count > count_limit,
-                    "time_left": window - int(time.time())}
-        return used, blocked
 
     def count_failure(self, response):
         """Count a refused credential against the IP (and the credential); a count reaching its
