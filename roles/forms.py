@@ -80,17 +80,24 @@ class AclEntriesWidget(RowsWidget):
         return None
 
 
+def _stored(value):
+    """A field's stored value: JSON text as it comes back from the database or an initial, decoded (text
+    that is not JSON shows as no rows); posted rows and decoded values as they are."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return []
+    return value
+
+
 class AclEntriesField(forms.Field):
     """ACL entries [{"resource", "permission"}] edited as rows; a half-filled row is an error naming it."""
 
     widget = AclEntriesWidget
 
     def prepare_value(self, value):
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                return []
+        value = _stored(value)
         return [(e.get("resource", ""), e.get("permission", "")) if isinstance(e, dict) else tuple(e)
                 for e in value or [] if isinstance(e, (dict, list, tuple))]  # stored entries, or posted rows
 
@@ -110,11 +117,7 @@ class KeyValueField(forms.Field):
     widget = RowsWidget
 
     def prepare_value(self, value):
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                return []
+        value = _stored(value)
         if isinstance(value, list):
             return value  # posted rows, shown again with the form's errors
         return [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in (value or {}).items()]
