@@ -93,7 +93,11 @@ print(token.json()["access_token"])
 EOF
 }
 still_works() {  # the identity survived the run: its token still reads what it could read before
-  [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" "$base/resources/iam/roles")" = 200 ]
+  local code
+  code=$(curl -s -o "$work/still-works.json" -w '%{http_code}' -H "Authorization: Bearer $1" "$base/resources/iam/roles")
+  [ "$code" = 200 ] && return 0
+  echo "fuzz: GET /resources/iam/roles with the token answered $code: $(head -c 400 "$work/still-works.json")"
+  return 1
 }
 
 status=0
@@ -106,8 +110,14 @@ for who in reader owner; do  # the reader first: the owner's run may change anyt
     --workers "$WORKERS" --phases "$PHASES" --request-timeout 30 --suppress-health-check all \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --header "Authorization: Bearer $token" --report junit --report-dir "$work/report-$who" \
-    > "$work/st-$who.log" 2>&1) || status=1
+    > "$work/st-$who.log" 2>&1) && st_status=0 || st_status=$?
   tail -n 40 "$work/st-$who.log"
+  if [ "$st_status" != 0 ]; then
+    status=1
+    echo "fuzz: Schemathesis exited $st_status as the $who; its findings and errors:"
+    # The sections above the summary, which the tail leaves out (capped: a long report is in FUZZ_KEEP's copy).
+    sed -n '/^=* \(FAILURES\|ERRORS\) =*$/,/^=* SUMMARY =*$/p' "$work/st-$who.log" | head -n 200 || true
+  fi
   if ! still_works "$token"; then
     echo "fuzz: the $who identity did not survive its run"; status=1
   fi
