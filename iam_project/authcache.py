@@ -21,7 +21,9 @@ new generation, so nothing written before the outage is believed.
 """
 
 import hashlib
+import json
 import logging
+import re
 import time
 import uuid
 from functools import lru_cache
@@ -30,7 +32,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from .cache import forget_reads, prefetch_keys, reads_epoch, register_recovery_hook, remember_reads
+from .cache import (count_ahead_key, expect_identities, expected_identities, forget_reads, prefetch_keys, read_ahead, reads_epoch,
+                    register_recovery_hook, remember_count, remember_reads)
 
 logger = logging.getLogger(__name__)
 
@@ -80,15 +83,37 @@ def forget_all_after_outage(backend):
 register_recovery_hook(forget_all_after_outage)
 
 
-def _read(keys, ahead=()):
+def _read(keys, ahead=(), count=None):
     """{key: payload} of the live entries among ``keys`` of the current generation; a tombstone reads
-    as TOMBSTONE. Returns (entries, generation). ``ahead``: iam_ids whose other entries (the engine's
-    grants) this request will read next — fetched in the same round trip and kept for the request."""
-    extra = prefetch_keys(ahead)
+    as TOMBSTONE. Returns (entries, generation, everything read). ``ahead``: iam_ids whose other entries
+    (the engine's grants) this request will read next — fetched in the same round trip and kept for the
+    request, as are the identities the request said it will look up (``expect_identities``) and theirs.
+    ``count``: (key, timeout) of the request's rate-limit count, made in the same round trip.
+
+    What this request already read ahead is not read again."""
+    expected = [iam_id for iam_id in expected_identities() if _IDENTITY_KEY.format(iam_id=iam_id) not in keys]
+    if count is None:
+        known = read_ahead([GENERATION_KEY, *keys])
+        if known is not None:
+            generation = _current_generation(known)
+            return _live(keys, known, generation), generation, known
+    kept = [GENERATION_KEY, *(_IDENTITY_KEY.format(iam_id=iam_id) for iam_id in expected),
+            *prefetch_keys([*ahead, *expected])]
     epoch = reads_epoch()  # before the read: an invalidation while it travels voids what it brings
-    found = cache.get_many([GENERATION_KEY, *keys, *extra])
-    remember_reads(extra, found, epoch)
+    together = getattr(cache, "count_and_get_many", None) if count is not None else None
+    if together is not None:
+        key, timeout = count
+        counted, found = together(key, 1, timeout, [*keys, *kept])
+        if counted is not None:
+            remember_count(key, counted, timeout)
+    else:
+        found = cache.get_many([*keys, *kept])
+    remember_reads(kept, found, epoch)
     generation = _current_generation(found)
+    return _live(keys, found, generation), generation, found
+
+
+def _live(keys, found, generation):
     entries = {}
     for key in keys:
         value = found.get(key)
@@ -96,7 +121,7 @@ def _read(keys, ahead=()):
             entries[key] = TOMBSTONE
         elif isinstance(value, tuple) and len(value) == 2 and value[0] == generation:
             entries[key] = value[1]
-    return entries, generation, found
+    return entries
 
 
 def _fill(key, generation, payload, existing, timeout):
@@ -182,6 +207,25 @@ def cached_identity(iam_id):
     return identity
 
 
+_NAMED_IAM_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}\Z")
+
+
+def expect_identity_named_in(request, field):
+    """A check names its subject in a small JSON body: have the request's first cache read (the caller's
+    bearer token) fetch the subject and its grants too, one round trip for both. Only a hint — nothing in
+    the body is trusted or refused here; the view parses and validates it as usual."""
+    request = getattr(request, "_request", request)
+    try:
+        size = int(request.META.get("CONTENT_LENGTH") or 0)
+        if request.content_type != "application/json" or not 0 < size <= 4096:
+            return
+        iam_id = json.loads(request.body).get(field)
+    except Exception:  # noqa: BLE001  (any unreadable body is the view's to refuse)
+        return
+    if isinstance(iam_id, str) and _NAMED_IAM_ID.match(iam_id):
+        expect_identities([iam_id])
+
+
 def forget_identity(identity):
     """Drop ``identity``'s snapshot (it changed or is gone) and keep it from being re-filled for
     ``IDENTITY_TOMBSTONE_SECONDS`` (from rows a concurrent request read before the change)."""
@@ -203,7 +247,6 @@ def _verify_jwt(value, checksum):
     token, or a valid JWT). The database or cache decides whether it is still live."""
     if value.count(".") != 2:
         return True
-    import json
 
     from jwcrypto import jws, jwt
     from jwcrypto.common import JWException
@@ -250,10 +293,12 @@ _identity_ids_of = {}
 _IDENTITY_KEYS_MAX = 10_000
 
 
-def cached_token(value):
+def cached_token(value, count=False):
     """(identity, token) for a bearer token value from the cache — no query — or None to ask the
     database: not cached, revoked (tombstone), expired, audience-bound, identity unknown to the cache
-    or suspended (the database path gives the precise answer)."""
+    or suspended (the database path gives the precise answer). ``count``: the request is made with this
+    token (not asking about it), so its per-identity rate-limit count goes in the same round trip when
+    this process knows whose token it is (``iam_project.cache.count_ahead_key``)."""
     if not enabled() or not value or len(value) > 4096:
         return None
     checksum = checksum_of(value)
@@ -263,7 +308,8 @@ def cached_token(value):
     known_ids = _identity_ids_of.get(checksum, ())
     known = tuple(_IDENTITY_KEY.format(iam_id=iam_id) for iam_id in known_ids)
     # token, (when known) its identities and their grants: one round trip
-    entries, generation, _ = _read([token_key, *known], ahead=known_ids)
+    counter = count_ahead_key(known_ids[0]) if count and known_ids else None  # the user's, else the client's
+    entries, generation, _ = _read([token_key, *known], ahead=known_ids, count=counter)
     fields = entries.get(token_key)
     if fields is None or fields == TOMBSTONE:
         return None

@@ -16,7 +16,7 @@ class BearerTokenAuthentication(OAuth2Authentication):
 
     def authenticate(self, request):
         value = bearer_value(request)
-        result = authcache.cached_token(value) if value else None  # the warm path: no query
+        result = authcache.cached_token(value, count=True) if value else None  # the warm path: no query
         if result is None:
             result = super().authenticate(request)
             if result is None:

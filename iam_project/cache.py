@@ -502,12 +502,18 @@ def prefetch_keys(iam_ids):
 
 @contextlib.contextmanager
 def request_scope():
-    """Keep the reads made ahead for the duration of one request."""
+    """Keep the reads made ahead for the duration of one request; at its end, give back any count made
+    ahead that the request did not use (see ``count_ahead``)."""
     token = _memo.set({})
+    scope = _scope.set(_Scope())
     try:
         yield
     finally:
+        unused = _scope.get().counts
+        _scope.reset(scope)
         _memo.reset(token)
+        for key, (_, timeout) in unused.items():
+            _give_back(key, timeout)
 
 
 def reads_epoch():
@@ -543,3 +549,74 @@ def forget_reads():
     memo = _memo.get()
     if memo:
         memo.clear()
+
+
+# --- what a request will read and count next, asked for with its first read ---------------------------------
+
+# The first read of a request carrying a bearer token can also make the request's per-identity rate-limit
+# count (the identity is known per token, see authcache) and read the entries of identities the request
+# names (a check's subject), all in one round trip. A count made ahead and not taken by the request (its
+# token turned out revoked, or it was refused before the throttle) is given back when the request ends, so
+# that a request nobody was authenticated for never spends an identity's allowance.
+class _Scope:
+    __slots__ = ("counts", "expected")
+
+    def __init__(self):
+        self.counts = {}  # counter key -> (counted value, timeout)
+        self.expected = []  # iam_ids this request will look up
+
+
+_scope = contextvars.ContextVar("iam_cache_scope", default=None)
+_count_key_for = []
+
+
+def register_count_ahead(key_for):
+    """``key_for(iam_id)`` -> (counter key, timeout) of the count every request authenticated as ``iam_id``
+    makes (the API's per-identity limit), or None when it makes none."""
+    _count_key_for[:] = [key_for]
+
+
+def count_ahead_key(iam_id):
+    """(key, timeout) of the count to make ahead for ``iam_id`` (None outside a request or when none)."""
+    if _scope.get() is None or not _count_key_for or not iam_id:
+        return None
+    return _count_key_for[0](iam_id)
+
+
+def remember_count(key, count, timeout):
+    """A count was made ahead for this request: ``count`` is the counter's value after it."""
+    scope = _scope.get()
+    if scope is not None:
+        scope.counts[key] = (count, timeout)
+
+
+def take_count(key):
+    """The count made ahead on ``key`` for this request (once), or None: then the caller counts itself."""
+    scope = _scope.get()
+    if scope is None or key not in scope.counts:
+        return None
+    return scope.counts.pop(key)[0]
+
+
+def _give_back(key, timeout):
+    from django.core.cache import cache
+
+    counter = getattr(cache, "count", None)
+    if counter is None:
+        return
+    try:
+        counter(key, -1, timeout)
+    except Exception:  # noqa: BLE001  (the count stands; it expires with its window)
+        logger.warning("ratelimit.give_back_failed", exc_info=True)
+
+
+def expect_identities(iam_ids):
+    """This request will look these identities up (a check's subject): read them with its first read."""
+    scope = _scope.get()
+    if scope is not None:
+        scope.expected.extend(iam_id for iam_id in iam_ids if iam_id and iam_id not in scope.expected)
+
+
+def expected_identities():
+    scope = _scope.get()
+    return tuple(scope.expected) if scope is not None else ()

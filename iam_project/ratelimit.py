@@ -39,7 +39,7 @@ from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key
 from rest_framework.throttling import BaseThrottle
 
 from . import metrics
-from .cache import ThrottledLog
+from .cache import ThrottledLog, register_count_ahead, take_count
 from .middleware import client_ip
 
 logger = logging.getLogger(__name__)
@@ -105,9 +105,7 @@ def _counted(counter, group, value, limit, also=None):
     increments and sets the expiry together, where django-ratelimit adds then increments (two). ``also``: keys
     to read in the same round trip (``counter`` is then the cache's ``count_and_get_many``); returns
     (usage, {key: value}) in that case."""
-    count_limit, period = _split_rate(limit)
-    window = _get_window(value, period)
-    key = _make_cache_key(group, window, limit, value, get_usage.ALL)
+    key, count_limit, period, window = _count_key(group, value, limit)
     found = {}
     try:
         if also is None:
@@ -121,6 +119,13 @@ def _counted(counter, group, value, limit, also=None):
                 {"count": count, "limit": count_limit, "should_limit": count > count_limit,
                  "time_left": window - int(time.time())})
     return used if also is None else (used, found)
+
+
+def _count_key(group, value, limit):
+    """django-ratelimit's counter for (group, value) now: (key, limit's count, period, window's end)."""
+    count_limit, period = _split_rate(limit)
+    window = _get_window(value, period)
+    return _make_cache_key(group, window, limit, value, get_usage.ALL), count_limit, period, window
 
 
 def _fallback(reason, group):
@@ -475,7 +480,13 @@ class IdentityRateThrottle(BaseThrottle):
         limit = rate("API_REQUESTS_PER_IDENTITY")
         if not limit or identity is None or not getattr(identity, "is_authenticated", False):
             return True
-        used = usage(request._request, "api-identity", getattr(identity, "iam_id", ""), limit, increment=True)
+        iam_id = getattr(identity, "iam_id", "")
+        key, count_limit, _, window = _count_key("api-identity", iam_id, limit)
+        count = take_count(key)  # made with the bearer token's read (authcache), in the same round trip
+        if count is not None:
+            used = {"count": count, "limit": count_limit, "time_left": window - int(time.time())}
+        else:
+            used = usage(request._request, "api-identity", iam_id, limit, increment=True)
         if used and used["count"] > used["limit"]:
             metrics.rate_limited("api-identity")
             self._wait = max(1, used["time_left"])
@@ -486,3 +497,16 @@ class IdentityRateThrottle(BaseThrottle):
 
     def wait(self):
         return self._wait
+
+
+def identity_count_ahead(iam_id):
+    """(key, timeout) of the count ``IdentityRateThrottle`` makes for a request authenticated as ``iam_id``,
+    for the bearer token's read to make ahead (one round trip for both), or None when it makes none."""
+    limit = rate("API_REQUESTS_PER_IDENTITY")
+    if not limit or not getattr(settings, "RATELIMIT_ENABLE", True):
+        return None
+    key, _, period, _ = _count_key("api-identity", iam_id, limit)
+    return key, period + EXPIRATION_FUDGE
+
+
+register_count_ahead(identity_count_ahead)

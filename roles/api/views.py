@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from iam_project.api import IAMViewSet, expected_version
-from iam_project.authcache import cached_identity
+from iam_project.authcache import cached_identity, expect_identity_named_in
 
 from .. import engine, services
 from ..models import Role
@@ -68,6 +68,10 @@ class AuthorizeView(APIView):
     """The check API: may identity X use permission P (on resource R, in context C)?"""
 
     required_permissions = {"post": "iam/authorize:read"}
+
+    def initial(self, request, *args, **kwargs):
+        expect_identity_named_in(request, "iamId")  # read with the caller's token: one round trip for both
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(request=AuthorizeRequestSerializer, responses=AuthorizeResponseSerializer)
     def post(self, request):

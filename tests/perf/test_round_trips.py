@@ -41,9 +41,94 @@ def test_a_warm_check_reads_token_and_identities_in_one_round_trip(redis_cache, 
     assert check(token, subject.iam_id).json()["allowed"] is True  # learns the token's identities
     commands.clear()
     assert check(token, subject.iam_id).json()["allowed"] is True
-    # token + its client + the client's grants (1), the rate-limit count (1), the subject + its grants (1);
-    # it was six before grants were read ahead and the count became one script.
-    assert commands == ["MGET", "EVALSHA", "MGET"], commands
+    # token + its client + the client's grants + the subject + its grants, and the rate-limit count: one
+    # pipeline. It was six before grants were read ahead and the count became one script, then three.
+    assert commands == ["EVALSHA+MGET"], commands
+
+
+def _identity_count(client):
+    from iam_project import ratelimit
+
+    key, *_ = ratelimit._count_key("api-identity", client.iam_id, ratelimit.rate("API_REQUESTS_PER_IDENTITY"))
+    return int(cache.get(key) or 0)
+
+
+def test_each_warm_check_counts_once_against_its_caller(redis_cache):  # noqa: F811
+    subject = make_principal(permissions=["orders/items:read"])
+    client, token = client_token()
+    for _ in range(5):
+        assert check(token, subject.iam_id).status_code == 200
+    assert _identity_count(client) == 5
+
+
+def test_the_caller_is_still_limited_when_its_count_is_made_ahead(redis_cache, settings):  # noqa: F811
+    subject = make_principal(permissions=["orders/items:read"])
+    _, token = client_token()
+    settings.IAM_RATE_LIMITS = {**settings.IAM_RATE_LIMITS, "API_REQUESTS_PER_IDENTITY": "3/m"}
+    answers = [check(token, subject.iam_id) for _ in range(5)]
+    assert [a.status_code for a in answers][-2:] == [429, 429]
+    assert int(answers[-1]["Retry-After"]) >= 1
+
+
+def test_a_revoked_token_does_not_spend_its_identitys_allowance(redis_cache):  # noqa: F811
+    # Someone holding a token revoked since (stolen, then revoked) must not be able to use up its identity's
+    # request allowance: the count made ahead, before the token was found revoked, is given back.
+    from clients.revocation import revoke_tokens
+
+    subject = make_principal(permissions=["orders/items:read"])
+    client, token = client_token()
+    for _ in range(3):
+        assert check(token, subject.iam_id).status_code == 200
+    revoke_tokens(client, "test")
+    for _ in range(5):
+        assert check(token, subject.iam_id).status_code == 401
+    assert _identity_count(client) == 3
+
+
+def test_a_request_refused_for_lack_of_permission_is_not_counted(redis_cache):  # noqa: F811
+    subject = make_principal(permissions=["orders/items:read"])
+    client, token = client_token(scopes=("iam/authorize:read",), permissions=("orders/items:read",))
+    for _ in range(4):
+        assert check(token, subject.iam_id).status_code == 403
+    assert _identity_count(client) == 0  # as before the count was made ahead: the throttle never ran
+
+
+def test_asking_about_a_token_never_counts_against_its_identity(redis_cache):  # noqa: F811
+    from iam_project import authcache
+    from iam_project.cache import request_scope
+
+    subject = make_principal(permissions=["orders/items:read"])
+    client, token = client_token()
+    for _ in range(3):
+        assert check(token, subject.iam_id).status_code == 200
+    with request_scope():
+        for _ in range(4):
+            assert authcache.cached_token(token) is not None  # introspection's read of a token it is asked about
+    assert _identity_count(client) == 3
+
+
+def test_a_subject_suspended_after_it_was_read_ahead_once_is_refused(redis_cache, owner):  # noqa: F811
+    from principals import services as principal_services
+
+    subject = make_principal(permissions=["orders/items:read"])
+    _, token = client_token()
+    for _ in range(3):
+        assert check(token, subject.iam_id).json()["allowed"] is True
+    principal_services.suspend_principal(owner, subject.pk)
+    assert check(token, subject.iam_id).json()["allowed"] is False
+
+
+def test_a_body_that_is_not_json_still_gets_the_views_answer(redis_cache):  # noqa: F811
+    from django.test import Client as HttpClient
+
+    _, token = client_token()
+    answer = HttpClient().post("/resources/iam/authorize", b'{"iamId": ', content_type="application/json",
+                               HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert answer.status_code == 400
+    assert "detail" in answer.json() or "errors" in answer.json()
+    named = HttpClient().post("/resources/iam/authorize", {"iamId": "x" * 65, "permission": "a/b:read"},
+                              content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert named.status_code == 400 and "iamId" in str(named.json())  # the serializer's answer, as before
 
 
 def test_a_rate_limit_count_is_one_command_and_always_expires(redis_cache, commands):  # noqa: F811
