@@ -343,6 +343,7 @@ class IntrospectTokenView(OAuthLibMixin, View):
         return None
 
     def post(self, request, *args, **kwargs):
+        authcache.expect_token(request.POST.get("token"))  # read with the caller's secret: one round trip
         caller = self.authenticated_client(request)
         if caller is None:
             return oauth_error_response(401, "invalid_client", "Authenticate as a client (HTTP Basic or "

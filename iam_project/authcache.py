@@ -32,8 +32,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from .cache import (count_ahead_key, expect_identities, expected_identities, forget_reads, prefetch_keys, read_ahead, reads_epoch,
-                    register_recovery_hook, remember_count, remember_reads)
+from .cache import (count_ahead_key, expect_identities, expect_keys, expected_identities, expected_keys, forget_reads,
+                    prefetch_keys, read_ahead, reads_epoch, register_recovery_hook, remember_count, remember_reads)
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +97,8 @@ def _read(keys, ahead=(), count=None):
         if known is not None:
             generation = _current_generation(known)
             return _live(keys, known, generation), generation, known
-    kept = [GENERATION_KEY, *(_IDENTITY_KEY.format(iam_id=iam_id) for iam_id in expected),
-            *prefetch_keys([*ahead, *expected])]
+    kept = [GENERATION_KEY, *(key for key in expected_keys() if key not in keys),
+            *(_IDENTITY_KEY.format(iam_id=iam_id) for iam_id in expected), *prefetch_keys([*ahead, *expected])]
     epoch = reads_epoch()  # before the read: an invalidation while it travels voids what it brings
     together = getattr(cache, "count_and_get_many", None) if count is not None else None
     if together is not None:
@@ -338,6 +338,16 @@ def cached_token(value, count=False):
     token.user = user
     token.application = application
     return user, token
+
+
+def expect_token(value):
+    """This request will ask about the token ``value`` (introspection): read its entry, its identities and
+    their grants with the request's first read (the caller's), one round trip for both."""
+    if not enabled() or not isinstance(value, str) or not value or len(value) > 4096:
+        return
+    checksum = checksum_of(value)
+    expect_keys([_TOKEN_KEY.format(checksum=checksum)])
+    expect_identities(_identity_ids_of.get(checksum, ()))
 
 
 def remember_token(value, token):

@@ -559,11 +559,12 @@ def forget_reads():
 # token turned out revoked, or it was refused before the throttle) is given back when the request ends, so
 # that a request nobody was authenticated for never spends an identity's allowance.
 class _Scope:
-    __slots__ = ("counts", "expected")
+    __slots__ = ("counts", "expected", "expected_keys")
 
     def __init__(self):
         self.counts = {}  # counter key -> (counted value, timeout)
         self.expected = []  # iam_ids this request will look up
+        self.expected_keys = []  # other entries it will read (a token it is asked about)
 
 
 _scope = contextvars.ContextVar("iam_cache_scope", default=None)
@@ -620,3 +621,15 @@ def expect_identities(iam_ids):
 def expected_identities():
     scope = _scope.get()
     return tuple(scope.expected) if scope is not None else ()
+
+
+def expect_keys(keys):
+    """This request will read these entries: read them with its first read."""
+    scope = _scope.get()
+    if scope is not None:
+        scope.expected_keys.extend(key for key in keys if key not in scope.expected_keys)
+
+
+def expected_keys():
+    scope = _scope.get()
+    return tuple(scope.expected_keys) if scope is not None else ()

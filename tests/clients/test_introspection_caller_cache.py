@@ -219,9 +219,21 @@ def test_a_warm_caller_costs_one_redis_round_trip(redis_cache, commands):  # noq
     assert commands == ["MGET"], commands
     commands.clear()
     assert introspect(token, caller, secret).json()["active"] is True
-    # the flood count and the lock-out blocks (1: a pipeline), the caller with its grants (1), the token with
-    # its identities and their grants (1): no query, and three round trips to Redis (seven before).
-    assert commands == ["EVALSHA+MGET", "MGET", "MGET"], commands
+    # the flood count and the lock-out blocks (1: a pipeline); the caller with its grants and the token asked
+    # about with its identities and their grants (1): no query, and two round trips to Redis (seven, then three
+    # before).
+    assert commands == ["EVALSHA+MGET", "MGET"], commands
+
+
+def test_a_token_revoked_between_two_introspections_is_inactive_though_read_with_the_caller(redis_cache):  # noqa: F811
+    from clients.revocation import revoke_tokens
+
+    owner_of_token, asked = client_token()
+    caller, secret = resource_server()
+    for _ in range(3):
+        assert introspect(asked, caller, secret).json()["active"] is True
+    revoke_tokens(owner_of_token, "test")
+    assert introspect(asked, caller, secret).json() == {"active": False}
 
 
 def test_a_warm_caller_without_the_permission_is_still_refused(token):
