@@ -100,7 +100,7 @@ def remember(client, secret):
     row = (ClientSecret.objects.live().filter(client=client, digest=digest)
            .values_list("id", "expires_at", "last_used_at").first())
     secret_key, identity_key = _secret_key(digest), _identity_key(client.iam_id)
-    entries, generation, found = authcache._read([secret_key, identity_key])
+    entries, generation, found = authcache._read([secret_key, identity_key], expected=False, fresh=True)
     if identity_key not in entries:
         authcache._fill(identity_key, generation, authcache.snapshot(client), found.get(identity_key),
                         authcache._identity_timeout())

@@ -32,7 +32,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from .cache import (count_ahead_key, expect_identities, expect_keys, expected_identities, expected_keys, forget_reads,
+from .cache import (count_ahead_key, expect_identities, give_back_count, expect_keys, expected_identities, expected_keys, forget_reads,
                     prefetch_keys, read_ahead, reads_epoch, register_recovery_hook, remember_count, remember_reads)
 
 logger = logging.getLogger(__name__)
@@ -83,30 +83,38 @@ def forget_all_after_outage(backend):
 register_recovery_hook(forget_all_after_outage)
 
 
-def _read(keys, ahead=(), count=None):
+def _read(keys, ahead=(), count=None, expected=True, fresh=False):
     """{key: payload} of the live entries among ``keys`` of the current generation; a tombstone reads
     as TOMBSTONE. Returns (entries, generation, everything read). ``ahead``: iam_ids whose other entries
     (the engine's grants) this request will read next — fetched in the same round trip and kept for the
-    request, as are the identities the request said it will look up (``expect_identities``) and theirs.
-    ``count``: (key, timeout) of the request's rate-limit count, made in the same round trip.
+    request, as are, when ``expected``, the entries the request said it will read (``expect_identities``,
+    ``expect_keys``). ``count``: (key, timeout) of the request's rate-limit count, made in the same round trip
+    when the cache can (otherwise, or when Redis refuses the count, the throttle counts on its own).
 
-    What this request already read ahead is not read again."""
-    expected = [iam_id for iam_id in expected_identities() if _IDENTITY_KEY.format(iam_id=iam_id) not in keys]
-    if count is None:
+    What this request already read ahead is not read again, unless ``fresh``: a read that decides a fill
+    (after the database was asked) must see a tombstone written meanwhile, so it always goes to Redis."""
+    if count is None and not fresh:
         known = read_ahead([GENERATION_KEY, *keys])
         if known is not None:
             generation = _current_generation(known)
             return _live(keys, known, generation), generation, known
-    kept = [GENERATION_KEY, *(key for key in expected_keys() if key not in keys),
+    expected = ([iam_id for iam_id in expected_identities() if _IDENTITY_KEY.format(iam_id=iam_id) not in keys]
+                if expected else [])
+    kept = [GENERATION_KEY, *(key for key in (expected_keys() if expected else ()) if key not in keys),
             *(_IDENTITY_KEY.format(iam_id=iam_id) for iam_id in expected), *prefetch_keys([*ahead, *expected])]
     epoch = reads_epoch()  # before the read: an invalidation while it travels voids what it brings
+    found = None
     together = getattr(cache, "count_and_get_many", None) if count is not None else None
     if together is not None:
         key, timeout = count
-        counted, found = together(key, 1, timeout, [*keys, *kept])
-        if counted is not None:
-            remember_count(key, counted, timeout)
-    else:
+        try:
+            counted, found = together(key, 1, timeout, [*keys, *kept])
+        except Exception:  # noqa: BLE001  (Redis refusing writes — read-only, out of memory: read without it)
+            logger.warning("authcache.count_ahead_failed", exc_info=True)
+        else:
+            if counted is not None:
+                remember_count(key, counted, timeout)
+    if found is None:
         found = cache.get_many([*keys, *kept])
     remember_reads(kept, found, epoch)
     generation = _current_generation(found)
@@ -203,6 +211,7 @@ def cached_identity(iam_id):
         return rebuild(payload)
     identity = find_identity(iam_id)
     if identity is not None:
+        _, generation, found = _read([key], expected=False, fresh=True)  # after the row: a tombstone wins
         _fill(key, generation, snapshot(identity), found.get(key), _identity_timeout())
     return identity
 
@@ -309,7 +318,16 @@ def cached_token(value, count=False):
     known = tuple(_IDENTITY_KEY.format(iam_id=iam_id) for iam_id in known_ids)
     # token, (when known) its identities and their grants: one round trip
     counter = count_ahead_key(known_ids[0]) if count and known_ids else None  # the user's, else the client's
-    entries, generation, _ = _read([token_key, *known], ahead=known_ids, count=counter)
+    # what the request will read next (a check's subject) only with a token this process has seen live
+    entries, generation, _ = _read([token_key, *known], ahead=known_ids, count=counter, expected=bool(known_ids))
+    found = _found_live(value, checksum, entries, token_key, known_ids)
+    if found is None and counter is not None:
+        give_back_count(counter[0])  # not this identity's request after all: never spend its allowance
+    return found
+
+
+def _found_live(value, checksum, entries, token_key, known_ids):
+    """(user, token) from the entries read for a token, or None when the cache cannot vouch for it."""
     fields = entries.get(token_key)
     if fields is None or fields == TOMBSTONE:
         return None
@@ -362,7 +380,7 @@ def remember_token(value, token):
     for identity in (user, application):
         if identity is not None:
             identity_keys[_IDENTITY_KEY.format(iam_id=identity.iam_id)] = identity
-    entries, generation, found = _read([token_key, *identity_keys])
+    entries, generation, found = _read([token_key, *identity_keys], expected=False, fresh=True)
     lifetime = int(token.expires.timestamp() - time.time())
     if lifetime <= 0:
         return

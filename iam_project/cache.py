@@ -599,6 +599,15 @@ def take_count(key):
     return scope.counts.pop(key)[0]
 
 
+def give_back_count(key):
+    """The count made ahead on ``key`` will not be used (its token was not found live): give it back now,
+    not at the end of the request, so that it never stands against the identity meanwhile."""
+    scope = _scope.get()
+    if scope is not None and key in scope.counts:
+        _, timeout = scope.counts.pop(key)
+        _give_back(key, timeout)
+
+
 def _give_back(key, timeout):
     from django.core.cache import cache
 
