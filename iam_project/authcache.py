@@ -32,8 +32,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from .cache import (count_ahead_key, expect_identities, give_back_count, expect_keys, expected_identities, expected_keys, forget_reads,
-                    prefetch_keys, read_ahead, reads_epoch, register_recovery_hook, remember_count, remember_reads)
+from .cache import (count_ahead_key, expect_identities, expect_keys, expected_identities, expected_keys, forget_reads,
+                    give_back_count, prefetch_keys, read_ahead, reads_epoch, register_recovery_hook, remember_count,
+                    remember_reads)
 
 logger = logging.getLogger(__name__)
 

@@ -503,7 +503,7 @@ def prefetch_keys(iam_ids):
 @contextlib.contextmanager
 def request_scope():
     """Keep the reads made ahead for the duration of one request; at its end, give back any count made
-    ahead that the request did not use (see ``count_ahead``)."""
+    ahead that the request did not use (see ``count_ahead_key``)."""
     token = _memo.set({})
     scope = _scope.set(_Scope())
     try:
@@ -555,9 +555,9 @@ def forget_reads():
 
 # The first read of a request carrying a bearer token can also make the request's per-identity rate-limit
 # count (the identity is known per token, see authcache) and read the entries of identities the request
-# names (a check's subject), all in one round trip. A count made ahead and not taken by the request (its
-# token turned out revoked, or it was refused before the throttle) is given back when the request ends, so
-# that a request nobody was authenticated for never spends an identity's allowance.
+# names (a check's subject), all in one round trip. A count made ahead for a token then not found live is
+# given back at once; one the request did not take for another reason (refused before the throttle) when the
+# request ends — so a request nobody was authenticated for never spends an identity's allowance.
 class _Scope:
     __slots__ = ("counts", "expected", "expected_keys")
 

@@ -505,6 +505,8 @@ def identity_count_ahead(iam_id):
     limit = rate("API_REQUESTS_PER_IDENTITY")
     if not limit or not getattr(settings, "RATELIMIT_ENABLE", True):
         return None
+    if getattr(settings, "RATELIMIT_USE_CACHE", "default") != "default":
+        return None  # the token's read goes to the default cache: a count elsewhere is the throttle's own
     key, _, period, _ = _count_key("api-identity", iam_id, limit)
     return key, period + EXPIRATION_FUDGE
 
