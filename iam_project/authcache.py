@@ -138,8 +138,12 @@ def _fill(key, generation, payload, existing, timeout):
     if existing == TOMBSTONE:
         return
     entry = (generation, payload)
-    if isinstance(existing, tuple):
-        cache.set(key, entry, timeout=timeout)  # an entry of an older generation: stale, replace it
+    if isinstance(existing, tuple):  # an entry of an older generation: stale, replace it — but not a tombstone
+        replace = getattr(cache, "set_unless", None)  # written since it was read (one atomic script on Redis)
+        if replace is not None:
+            replace(key, entry, timeout, TOMBSTONE)
+        else:
+            cache.set(key, entry, timeout=timeout)
     else:
         cache.add(key, entry, timeout=timeout)
 

@@ -210,6 +210,15 @@ return false
 """
 
 
+_SET_UNLESS = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
+
 class ReusedClientRedisCacheClient(RedisCacheClient):
     """Django's Redis cache client, keeping one ``redis.Redis`` per connection pool instead of building one
     for every operation: redis-py fills ~150 response callbacks in each new client, a few milliseconds of
@@ -247,6 +256,16 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
         if script is None:
             script = self._scripts[(id(client), "count")] = client.register_script(_COUNT_IN_WINDOW)
         return int(script(keys=[key], args=[delta, max(1, int(timeout))]))
+
+    def set_unless(self, key, value, timeout, unless):
+        """Set ``key`` unless it holds ``unless`` right now (checked and written in one atomic script): True
+        when it was set."""
+        client = self.get_client(key, write=True)
+        script = self._scripts.get((id(client), "set_unless"))
+        if script is None:
+            script = self._scripts[(id(client), "set_unless")] = client.register_script(_SET_UNLESS)
+        dumps = self._serializer.dumps
+        return bool(script(keys=[key], args=[dumps(unless), dumps(value), max(1, int(timeout))]))
 
     def count_and_get_many(self, key, delta, timeout, keys):
         """``count`` and ``get_many(keys)`` in one round trip (a pipeline of EVALSHA and MGET): the new count
@@ -389,6 +408,12 @@ class ResilientRedisCache(RedisCache):
         store = self.local if self._is_local(key) else None
         return self._call("add", lambda: super(ResilientRedisCache, self).add(key, value, timeout, version),
                           lambda: store.add(key, value, timeout, version) if store else False)
+
+    def set_unless(self, key, value, timeout, unless, version=None):
+        """Set ``key`` (for ``timeout`` seconds) unless it holds ``unless`` — a tombstone — at that moment: one
+        atomic script, so a tombstone written after the caller last read ``key`` is never overwritten."""
+        made = self.make_and_validate_key(key, version=version)
+        return self._call("set_unless", lambda: self._cache.set_unless(made, value, timeout, unless), lambda: False)
 
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
         local = {key: value for key, value in data.items() if self._is_local(key)}

@@ -108,3 +108,19 @@ def test_a_made_up_bearer_value_does_not_bring_the_named_subject_along(redis_cac
         redis_py.client.Redis.mget = original
     assert answer.status_code == 401
     assert not any(subject.iam_id in str(key) for key in sent), sent
+
+
+def test_a_fill_over_an_older_generation_never_overwrites_a_tombstone_written_since(redis_cache):  # noqa: F811
+    # After a Redis recovery entries are of an older generation and a fill replaces them. A revocation's tombstone
+    # written between the fill's read and its write must stay: the replacement is one atomic script.
+    key = "iam:auth:tok:" + "0" * 64
+    stale = ("old-generation", {"id": 1})
+    cache.set(key, stale, 60)
+    authcache._fill(key, "new-generation", {"id": 1}, stale, 60)  # nothing written since: replaced
+    assert cache.get(key) == ("new-generation", {"id": 1})
+    cache.set(key, stale, 60)
+    existing = cache.get(key)  # the fill's read ...
+    cache.set(key, authcache.TOMBSTONE, 60)  # ... then another process revokes ...
+    authcache._fill(key, "new-generation", {"id": 1}, existing, 60)  # ... then the fill's write
+    assert cache.get(key) == authcache.TOMBSTONE
+    assert 0 < redis_py.Redis.from_url(redis_cache.url).ttl(cache.make_key(key)) <= 60
