@@ -33,6 +33,7 @@ from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 from oauthlib.openid.connect.core.exceptions import InteractionRequired
 
 from iam_project import authcache
+from iam_project.cache import forget_request_reads
 from iam_project.signin import second_step
 from iam_project.stepup import ACR_VALUES, from_session, token_claims
 from principals.forms import ConsolePasswordChangeForm
@@ -337,10 +338,13 @@ class IntrospectTokenView(OAuthLibMixin, View):
         cached = client_authcache.cached_client(client_id, secret)
         if cached is not None:
             return cached
-        if validator.authenticate_client(oauthlib_request):
-            client_authcache.remember(oauthlib_request.client, secret)
-            return oauthlib_request.client
-        return None
+        try:
+            if validator.authenticate_client(oauthlib_request):
+                client_authcache.remember(oauthlib_request.client, secret)
+                return oauthlib_request.client
+            return None
+        finally:
+            forget_request_reads()  # the token asked about was read before this database path: read it again
 
     def post(self, request, *args, **kwargs):
         authcache.expect_token(request.POST.get("token"))  # read with the caller's secret: one round trip

@@ -4,6 +4,7 @@ from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework import authentication, exceptions
 
 from . import authcache
+from .cache import forget_request_reads
 from .context import authenticate
 from .stepup import from_session, from_token_claims, token_claims
 
@@ -23,6 +24,7 @@ class BearerTokenAuthentication(OAuth2Authentication):
                 return None
             if value:
                 authcache.remember_token(value, result[1])
+            forget_request_reads()  # read ahead before the database path: read again after it
         user, token = result
         identity = user if user is not None else token.application
         if identity is None or not identity.is_active:

@@ -567,6 +567,14 @@ def read_ahead(keys):
     return {key: memo[key][2] for key in keys if memo[key][2] is not _ABSENT}
 
 
+def forget_request_reads():
+    """This request did slow work (a database path) since its first read: what it read ahead is not believed
+    any longer by this request — it reads again, as it would have without reading ahead."""
+    memo = _memo.get()
+    if memo:
+        memo.clear()
+
+
 def forget_reads():
     """Something was invalidated: nothing read ahead before, by any request of this process, is believed."""
     global _epoch

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from iam_project import metrics
-from iam_project.cache import forget_reads, read_ahead, register_prefetch, register_recovery_hook
+from iam_project.cache import forget_reads, forget_request_reads, read_ahead, register_prefetch, register_recovery_hook
 from iam_project.conf import iam_settings
 from iam_project.context import get_context
 from iam_project.resources import object_for_resource, resource_for_model_label, resources_for_app
@@ -120,6 +120,7 @@ def grants_for(identity):
             generation = cache.get(_GENERATION_KEY) or generation
     grants = compile_grants(identity)
     cache.set(key, (generation, grants), timeout=iam_settings.PERMISSION_CACHE_TIMEOUT)
+    forget_request_reads()  # compiled from the database: what the request read ahead before is read again
     return grants
 
 

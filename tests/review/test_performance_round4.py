@@ -124,3 +124,30 @@ def test_a_fill_over_an_older_generation_never_overwrites_a_tombstone_written_si
     authcache._fill(key, "new-generation", {"id": 1}, existing, 60)  # ... then the fill's write
     assert cache.get(key) == authcache.TOMBSTONE
     assert 0 < redis_py.Redis.from_url(redis_cache.url).ttl(cache.make_key(key)) <= 60
+
+
+def test_a_token_revoked_while_the_caller_takes_the_database_path_is_inactive(redis_cache, monkeypatch):  # noqa: F811
+    # The token asked about is read with the caller's secret; when the caller then takes the database path (a
+    # miss: slow, a secret hash to verify), what was read ahead is read again — as without reading ahead — so a
+    # revocation another process commits meanwhile is seen by this very request.
+    from clients import authcache as client_authcache
+
+    _, asked = client_token()
+    caller, secret = resource_server()
+    for _ in range(3):
+        assert introspect(asked, caller, secret).json()["active"] is True
+    checksum = authcache.checksum_of(asked)
+    read_then_miss, remember = client_authcache.cached_client, client_authcache.remember
+
+    def caller_missed(*args):
+        read_then_miss(*args)  # the read is made (the token asked about with it), then the caller misses
+        return None
+
+    def revoked_elsewhere_meanwhile(client, value):
+        get_access_token_model().objects.filter(token_checksum=checksum)._raw_delete("default")
+        cache.set(f"iam:auth:tok:{checksum}", authcache.TOMBSTONE, 3600)  # no epoch moves in this process
+        return remember(client, value)
+
+    monkeypatch.setattr(client_authcache, "cached_client", caller_missed)
+    monkeypatch.setattr(client_authcache, "remember", revoked_elsewhere_meanwhile)
+    assert introspect(asked, caller, secret).json() == {"active": False}
