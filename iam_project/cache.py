@@ -186,9 +186,27 @@ def safe_location(location):
 
 def _redis_errors():
     from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import ResponseError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    return RedisConnectionError, RedisTimeoutError, OSError
+    return RedisConnectionError, RedisTimeoutError, OSError, ResponseError
+
+
+# Answers by which a reachable Redis refuses to work — a replica left read-only by a failover, a failed save
+# (stop-writes-on-bgsave-error), out of memory under noeviction, too few replicas, still loading — count as
+# Redis being unavailable: the breaker opens (reads miss, so requests go to the database; a dropped invalidation
+# marks it dirty) and its probe, whose recovery hooks write, closes it only once Redis takes writes again. Any
+# other error answer (a bug of ours) is raised.
+_REFUSALS = ("READONLY", "MISCONF", "OOM", "NOREPLICAS", "MASTERDOWN", "LOADING")
+
+
+def _unavailable(exc):
+    from redis.exceptions import BusyLoadingError, OutOfMemoryError, ReadOnlyError, ResponseError
+
+    if not isinstance(exc, ResponseError):
+        return True  # a connection error or time-out
+    return (isinstance(exc, (ReadOnlyError, OutOfMemoryError, BusyLoadingError))
+            or str(exc).split(" ", 1)[0] in _REFUSALS)
 
 
 # INCRBY only a key that exists (what Django's incr means), in one atomic step; nil when it does not.
@@ -329,6 +347,9 @@ class ResilientRedisCache(RedisCache):
             finally:
                 self._bypass.on = False
         except self._errors as exc:
+            if not _unavailable(exc):
+                self.breaker.release_probe()
+                raise
             self.breaker.failure(type(exc).__name__)
             return False
         except BaseException:
@@ -353,7 +374,7 @@ class ResilientRedisCache(RedisCache):
             try:
                 return primary()
             except self._errors as exc:
-                if getattr(self._bypass, "on", False):
+                if getattr(self._bypass, "on", False) or not _unavailable(exc):
                     raise
                 self.breaker.failure(type(exc).__name__, dirty=dirty)
                 if dirty:

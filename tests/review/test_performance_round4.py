@@ -151,3 +151,27 @@ def test_a_token_revoked_while_the_caller_takes_the_database_path_is_inactive(re
     monkeypatch.setattr(client_authcache, "cached_client", caller_missed)
     monkeypatch.setattr(client_authcache, "remember", revoked_elsewhere_meanwhile)
     assert introspect(asked, caller, secret).json() == {"active": False}
+
+
+def test_a_cold_check_answers_from_the_database_while_redis_refuses_writes(redis_cache):  # noqa: F811
+    # A reachable Redis that refuses writes (read-only after a failover, a failed save, out of memory) counts as
+    # unavailable: the breaker opens and requests are answered from the database, never a 500; once Redis takes
+    # writes again the probe (whose recovery hooks write) closes the breaker.
+    import time
+
+    subject = make_principal(permissions=["orders/items:read"])
+    _, token = client_token()
+    raw = redis_py.Redis.from_url(redis_cache.url)
+    raw.config_set("min-replicas-to-write", 1)
+    try:
+        for _ in range(2):
+            answer = HttpClient(raise_request_exception=False).post(
+                "/resources/iam/authorize", {"iamId": subject.iam_id, "permission": "orders/items:read"},
+                content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+            assert answer.status_code == 200 and answer.json()["allowed"] is True
+        assert cache.breaker.state == "open"
+    finally:
+        raw.config_set("min-replicas-to-write", 0)
+    time.sleep(0.4)  # the fixture's breaker period
+    assert check(token, subject.iam_id).json()["allowed"] is True
+    assert cache.breaker.state == "closed"
