@@ -27,8 +27,10 @@ from oauthlib.openid import Server
 
 import audit
 from iam_project import metrics
+from iam_project.cache import forget_request_reads
 from iam_project.stepup import from_session_values
 
+from . import authcache as client_authcache
 from .grants import (
     API_KEY_GRANT, REFRESH_TOKEN_EXPIRED, TOKEN_SERVICE_GRANT_TYPES, ApiKeyGrant, record_api_key_refusal,
     token_service_client, via_token_service,
@@ -207,10 +209,10 @@ class IAMOAuth2Validator(OAuth2Validator):
 
     def authenticate_client(self, request, *args, **kwargs):
         """A confidential client proves itself with one of its live secrets, checked by SHA-256
-        digest (clients.services.authenticate_secret) — no password hasher, no plaintext. A failed
-        attempt that named a client (or sent a malformed Basic header) is audited."""
-        from .services import authenticate_secret, client_for_secret
-
+        digest (clients.services.authenticate_secret) — no password hasher, no plaintext. A secret the
+        database accepted recently is answered from the cache with no query (clients.authcache); anything
+        else takes the database path, which audits a failed attempt that named a client (or sent a
+        malformed Basic header) and remembers a success."""
         presented = bool(self._extract_basic_auth(request)) or bool(getattr(request, "client_id", None))
         client_id, secret = self._client_credentials(request)
         if not client_id:
@@ -218,10 +220,24 @@ class IAMOAuth2Validator(OAuth2Validator):
                 self._client_auth_failed(request, "", "malformed_credentials")
             return False
         if secret and not isinstance(request.client, get_application_model()):
+            client = client_authcache.cached_client(client_id, secret)
+            if client is not None:
+                request.client = client
+                return True
+        try:
+            return self._authenticate_client_from_database(request, client_id, secret)
+        finally:
+            forget_request_reads()  # what the request read ahead before this database path is read again
+
+    def _authenticate_client_from_database(self, request, client_id, secret):
+        from .services import authenticate_secret, client_for_secret
+
+        if secret and not isinstance(request.client, get_application_model()):
             # the usual case, a live secret of a usable client: client and secret in one query
             client = client_for_secret(client_id, secret)
             if client is not None:
                 request.client = client
+                client_authcache.remember(client, secret)
                 return True
         if self._load_application(client_id, request) is None or request.client.client_id != client_id:
             self._client_auth_failed(request, client_id, self._unusable_client_reason(client_id))
@@ -232,6 +248,7 @@ class IAMOAuth2Validator(OAuth2Validator):
         if not authenticate_secret(request.client, secret):
             self._client_auth_failed(request, client_id, "invalid_secret")
             return False
+        client_authcache.remember(request.client, secret)
         return True
 
     def client_authentication_required(self, request, *args, **kwargs):

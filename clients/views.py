@@ -33,13 +33,11 @@ from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 from oauthlib.openid.connect.core.exceptions import InteractionRequired
 
 from iam_project import authcache
-from iam_project.cache import forget_request_reads
 from iam_project.signin import second_step
 from iam_project.stepup import ACR_VALUES, from_session, token_claims
 from principals.forms import ConsolePasswordChangeForm
 from roles import engine
 
-from . import authcache as client_authcache
 from .oauth import ISSUED_CLAIMS, OFFERED_CODE_CHALLENGE_METHODS, OFFERED_GRANT_TYPES, OFFERED_RESPONSE_TYPES
 from .revocation import revoke_tokens
 from .signals import AUTH_TIME_SESSION_KEY
@@ -334,17 +332,9 @@ class IntrospectTokenView(OAuthLibMixin, View):
         uri = urlunsplit(urlsplit(uri)._replace(query=""))
         oauthlib_request = OauthlibRequest(uri, http_method, body, headers)
         validator = core.server.request_validator
-        client_id, secret = validator._client_credentials(oauthlib_request)
-        cached = client_authcache.cached_client(client_id, secret)
-        if cached is not None:
-            return cached
-        try:
-            if validator.authenticate_client(oauthlib_request):
-                client_authcache.remember(oauthlib_request.client, secret)
-                return oauthlib_request.client
-            return None
-        finally:
-            forget_request_reads()  # the token asked about was read before this database path: read it again
+        if validator.authenticate_client(oauthlib_request):
+            return oauthlib_request.client
+        return None
 
     def post(self, request, *args, **kwargs):
         authcache.expect_token(request.POST.get("token"))  # read with the caller's secret: one round trip

@@ -1,6 +1,6 @@
 """Two web processes, one cache: a resource server's secret revoked, or the resource server suspended, through
-one gunicorn process is refused at introspection by the other on the very next request, although both had it
-cached (clients/authcache.py).
+one gunicorn process is refused at introspection and at the token endpoint by the other on the very next
+request, although both had it cached (clients/authcache.py).
 
 Runs where PostgreSQL and Redis are configured (the second pass of .ci/run), as test_revocation_processes.
 """
@@ -24,11 +24,27 @@ def _introspect(url, client, secret, token):
                          headers={"Authorization": f"Basic {auth}"}, timeout=10)
 
 
+def _token_request(url, client, secret):
+    auth = base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
+    return requests.post(f"{url}/oauth/token/", data={"grant_type": "client_credentials"},
+                         headers={"Authorization": f"Basic {auth}"}, timeout=10)
+
+
 def _warm(urls, client, secret, token):
     for url in urls:
         for _ in range(2):  # the first fills the cache, the second is served from it
             answer = _introspect(url, client, secret, token)
             assert answer.status_code == 200 and answer.json()["active"] is True, answer.text
+            issued = _token_request(url, client, secret)
+            assert issued.status_code == 200, issued.text
+
+
+def _refused(url, client, secret, token):
+    """Refused at introspection and at the token endpoint, as an unauthenticated client."""
+    refused = _introspect(url, client, secret, token)
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client", refused.text
+    refused = _token_request(url, client, secret)
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client", refused.text
 
 
 def test_secret_revocation_and_suspension_reach_the_other_process_at_once(two_servers):
@@ -48,14 +64,13 @@ def test_secret_revocation_and_suspension_reach_the_other_process_at_once(two_se
     revoked = requests.delete(f"{web_a}/resources/iam/clients/{caller.pk}/secrets/{row.pk}",
                               headers={"Authorization": f"Bearer {admin_token}"}, timeout=10)
     assert revoked.status_code == 204, revoked.text
-    refused = _introspect(web_b, caller, first, token)
-    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client", refused.text
+    _refused(web_b, caller, first, token)
     assert _introspect(web_b, caller, second, token).json()["active"] is True
+    assert _token_request(web_b, caller, second).status_code == 200
 
     # 2. The resource server suspended through process A: process B refuses its remaining secret at once.
     suspended = requests.post(f"{web_a}/resources/iam/clients/{caller.pk}/suspend",
                               headers={"Authorization": f"Bearer {admin_token}"}, timeout=10)
     assert suspended.status_code == 200, suspended.text
-    refused = _introspect(web_b, caller, second, token)
-    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client", refused.text
-    assert _introspect(web_a, caller, second, token).status_code == 401
+    _refused(web_b, caller, second, token)
+    _refused(web_a, caller, second, token)
