@@ -1,7 +1,7 @@
 """Liveness (/healthz) and readiness (/readyz): each component's state, 503 when a required one is down.
 
-Readiness runs django-health-check's checks (the database's SELECT 1, Redis' PING, the file cache's
-set/get) and the platform's own (the broker's connection, the signing key, the migrations, the audit
+Readiness runs django-health-check's checks (the database's SELECT 1, the file cache's set/get) and the
+platform's own (Redis taking a write, the broker's connection, the signing key, the migrations, the audit
 chain's heads) concurrently, each within its time budget, and answers::
 
     {"status": "ok" | "degraded" | "fail",
@@ -124,13 +124,35 @@ class ModelReadable(HealthCheck):
             raise ServiceUnavailable(f"{self.model} cannot be read") from exc
 
 
-def _redis_check(url):
-    from health_check.contrib.redis import Redis
-    from redis.asyncio import Redis as RedisClient
+@dataclasses.dataclass
+class RedisWritable(HealthCheck):
+    """Redis answers and takes a write. A PING alone passes where the platform's cache cannot work: a replica
+    left read-only after a failover (READONLY), a failed save (MISCONF), out of memory under ``noeviction``,
+    too few replicas (NOREPLICAS), still loading (LOADING). The probe writes one short-lived key."""
 
-    seconds = BUDGET.total_seconds()
-    return Redis(client_factory=lambda: RedisClient.from_url(url, socket_connect_timeout=seconds,
-                                                             socket_timeout=seconds))
+    url: str = dataclasses.field(default="", repr=False)
+    timeout: datetime.timedelta = dataclasses.field(default=BUDGET, repr=False)
+
+    PROBE_KEY = "iam:readyz:probe"
+
+    async def run(self):
+        from redis import exceptions
+        from redis.asyncio import Redis as RedisClient
+
+        seconds = self.timeout.total_seconds()
+        client = RedisClient.from_url(self.url, socket_connect_timeout=seconds, socket_timeout=seconds)
+        try:
+            await client.set(self.PROBE_KEY, "1", px=int(seconds * 5000))
+        except exceptions.ResponseError as exc:  # ReadOnlyError and OutOfMemoryError are ResponseErrors too
+            raise ServiceUnavailable("Redis answers but refuses writes") from exc
+        except (exceptions.ConnectionError, exceptions.TimeoutError, OSError) as exc:
+            raise ServiceUnavailable("unreachable") from exc
+        finally:
+            await client.aclose()
+
+
+def _redis_check(url):
+    return RedisWritable(url=url)
 
 
 _log = ThrottledLog(logger, 60)
@@ -181,7 +203,7 @@ class ReadinessView(HealthCheckView):
                      "seconds": round(result.time_taken, 4)}
             if result.error is not None:
                 # Our own checks' messages are ours; a library's may quote its driver (host, port): not shown.
-                own = isinstance(result.check, (Broker, SigningKey, Migrations, ModelReadable))
+                own = isinstance(result.check, (Broker, SigningKey, Migrations, ModelReadable, RedisWritable))
                 state["detail"] = str(result.error.message) if own else "unreachable"
                 failed_required |= required
                 failed_optional |= not required

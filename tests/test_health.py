@@ -67,6 +67,31 @@ def test_an_unreachable_redis_is_503_where_redis_is_configured(settings):
     assert body["components"]["redis"] == {**body["components"]["redis"], "status": "down", "required": False}
 
 
+def test_a_redis_that_answers_but_refuses_writes_is_503(settings, tmp_path):
+    """A replica left read-only after a failover, a failed save, out of memory, too few replicas: PING still
+    answers, but the platform's cache cannot work (its breaker opens), so readiness must not say ok."""
+    import redis as redis_py
+
+    from tests.faults import RedisServer
+
+    server = RedisServer(tmp_path, persist=False).start()
+    settings.REDIS_URL = server.url
+    try:
+        response, body = readiness()
+        assert body["components"]["redis"]["status"] == "ok", body
+        raw = redis_py.Redis.from_url(server.url)
+        raw.config_set("min-replicas-to-write", 1)  # every write refused: NOREPLICAS
+        assert raw.ping() is True
+        response, body = readiness()
+        assert response.status_code == 503 and body["status"] == "fail"
+        assert body["components"]["redis"] == {**body["components"]["redis"], "status": "down", "required": True,
+                                               "detail": "Redis answers but refuses writes"}
+        raw.config_set("min-replicas-to-write", 0)
+        assert readiness()[1]["components"]["redis"]["status"] == "ok"  # ready again once it takes writes
+    finally:
+        server.stop()
+
+
 def test_an_unreachable_broker_is_503_and_a_file_queue_is_not_required(monkeypatch):
     from celery import current_app
 
