@@ -47,7 +47,7 @@ TOMBSTONE = "revoked"
 # Any other field is loaded from the database when first touched (a deferred field), never guessed.
 PRINCIPAL_FIELDS = ("id", "iam_id", "email", "suspended", "must_change_password", "version")
 CLIENT_FIELDS = ("id", "iam_id", "client_id", "name", "suspended", "is_system", "locked", "version", "client_type",
-                 "grant_types", "scopes")
+                 "grant_types", "scopes", "algorithm")
 TOKEN_FIELDS = ("id", "user_id", "application_id", "scope", "expires", "created", "resource", "token_checksum")
 
 
