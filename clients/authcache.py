@@ -1,7 +1,8 @@
-"""The warm path of a client's secret authentication at introspection: live secrets read from the cache.
+"""The warm path of a client's secret authentication: live secrets read from the cache.
 
-A resource server introspecting tokens authenticates as a client on every request (HTTP Basic or body
-credentials). Once the database has accepted one of its secrets, the next requests are answered from
+A client authenticates with one of its secrets (HTTP Basic or body credentials) at the token endpoint (every
+grant), at revocation and — a resource server, on every request — at introspection: the OAuth validator's
+``authenticate_client``. Once the database has accepted one of its secrets, the next requests are answered from
 the cache — no query — under iam_project.authcache's rules, whose helpers (generation, fill, tombstone)
 this module uses rather than repeats:
 
@@ -92,21 +93,28 @@ def cached_client(client_id, secret):
 
 def remember(client, secret):
     """After the database path authenticated ``client`` with ``secret``: remember the secret (its row read
-    once more for its expiry — one query) and the client's snapshot. Never writes over a tombstone."""
+    once more for its expiry, with its client's version and state — one query) and the client's snapshot.
+    Never writes over a tombstone, and nothing at all when the client changed since the request read it."""
     if not authcache.enabled() or client is None or not _usable(secret):
         return
     digest = ClientSecret.digest_of(secret)
     # The row first, the cache after: a tombstone written between the two is then seen, and kept.
     row = (ClientSecret.objects.live().filter(client=client, digest=digest)
-           .values_list("id", "expires_at", "last_used_at").first())
+           .values_list("id", "expires_at", "last_used_at", "client__version", "client__suspended").first())
+    if row is None:
+        return
+    secret_id, expires_at, last_used_at, version, suspended = row
+    if version != client.version or suspended:
+        # Saved (suspended, narrowed, …) since this request read the client: its snapshot would be stale, and a
+        # request stalled past the drop's refill guard would otherwise put it back for every process.
+        return
     secret_key, identity_key = _secret_key(digest), _identity_key(client.iam_id)
     entries, generation, found = authcache._read([secret_key, identity_key], expected=False, fresh=True)
     if identity_key not in entries:
         authcache._fill(identity_key, generation, authcache.snapshot(client), found.get(identity_key),
                         authcache._identity_timeout())
-    if row is None or secret_key in entries:
+    if secret_key in entries:
         return
-    secret_id, expires_at, last_used_at = row
     now = time.time()
     timeout = SECRET_TIMEOUT
     if last_used_at is not None:  # expire when the database path would refresh last_used_at again

@@ -148,3 +148,38 @@ def test_with_the_cache_off_every_token_request_reads_the_secret(settings):
     with CaptureQueriesContext(connection) as queries:
         assert token_request(client.client_id, secret).status_code == 200
     assert any("clients_clientsecret" in sql for sql in client_rows_read(queries))
+
+
+@pytest.mark.parametrize("change", ["suspend", "narrow"])
+def test_a_change_committed_before_a_slow_fill_never_reaches_the_cache(owner, monkeypatch, change):
+    """A database-path request read the client, then the client was suspended (or its grants narrowed) and the
+    request stalled past the drop's refill guard before remembering it: nothing of the old client may be
+    cached, or every process would issue it tokens for the snapshot's lifetime."""
+    from clients import authcache as client_authcache
+
+    client, secret = make_client(grant_types=("client_credentials", "authorization_code"),
+                                 redirectUris=["https://app.example/cb"])
+    real_remember = client_authcache.remember
+    stalls = []
+
+    def stalled_remember(found, value):
+        if change == "suspend":
+            services.set_client_suspended(owner, client.pk, True)
+        else:
+            services.update_client(owner, client.pk, properties={"grantTypes": ["authorization_code"]})
+        stall = time_machine.travel(timezone.now() + timedelta(seconds=31), tick=True)
+        stall.start()
+        stalls.append(stall)
+        monkeypatch.setattr(client_authcache, "remember", real_remember)
+        return real_remember(found, value)
+
+    monkeypatch.setattr(client_authcache, "remember", stalled_remember)
+    try:
+        assert token_request(client.client_id, secret).status_code == 200  # authenticated before the change
+        answers = [token_request(client.client_id, secret) for _ in range(3)]
+        assert all(answer.status_code in (400, 401) for answer in answers), [a.content for a in answers]
+        expected = "invalid_client" if change == "suspend" else "unauthorized_client"
+        assert {answer.json()["error"] for answer in answers} == {expected}
+    finally:
+        for stall in stalls:
+            stall.stop()
